@@ -128,12 +128,16 @@ def parse_codeowners(text: str, file: str) -> CodeOwners:
     return CodeOwners(file=file, rules=rules)
 
 
+# pathspec 1.x calls git's pattern flavour "gitignore"; older releases "gitwildmatch"
+_PATTERN_KIND = "gitignore" if "gitignore" in getattr(pathspec.util, "_registered_patterns", {}) else "gitwildmatch"
+
+
 class OwnerIndex:
     """Answers file -> component(s) and file -> owners for a model."""
 
     def __init__(self, model: RepoModel):
         self.model = model
-        self._co = [(r, pathspec.PathSpec.from_lines("gitwildmatch", [r.pattern])) for r in model.codeowners.rules]
+        self._co = [(r, pathspec.PathSpec.from_lines(_PATTERN_KIND, [r.pattern])) for r in model.codeowners.rules]
         self._by_name = {c.name: c for c in model.components}
 
     def codeowners_for(self, path: str) -> list[str]:

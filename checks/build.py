@@ -1,0 +1,235 @@
+"""Build a `RepoModel` from a source. Per-file extraction is cached by blob id.
+
+The cache is a plain dict (blob id -> extracted facts) that the App keeps in
+memory and the CLI persists with pickle under the cache directory, so a second
+run only re-reads the files that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import posixpath
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config, ConfigError, load_config, match
+from .model import Diagnostic, Migration, RepoModel, Rollback
+from .owners import load_owners
+from .source import DirSource, Source, read_text
+from .workspace import find_packages, tsconfig_paths
+
+CACHE_VERSION = "1"
+TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+
+
+@dataclass
+class Cache:
+    """Extraction results by (kind, blob id); `hits`/`misses` are for benchmarks and tests."""
+
+    entries: dict[tuple[str, str], Any] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+    dirty: bool = False
+
+    def get(self, kind: str, blob: str, compute):
+        key = (kind, blob)
+        if key in self.entries:
+            self.hits += 1
+            return self.entries[key]
+        self.misses += 1
+        value = compute()
+        self.entries[key] = value
+        self.dirty = True
+        return value
+
+
+def default_cache_dir() -> str:
+    return os.environ.get("DLCM_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "dlcm")
+
+
+def _cache_file(cache_dir: str, label: str) -> str:
+    h = hashlib.sha1(f"{CACHE_VERSION}:{label}".encode()).hexdigest()[:16]
+    return os.path.join(cache_dir, f"model-{h}.pickle")
+
+
+def load_cache(cache_dir: str, label: str) -> tuple[Cache, dict]:
+    """The extraction cache and DirSource stat cache of a root (empty when missing or stale)."""
+    try:
+        with open(_cache_file(cache_dir, label), "rb") as f:
+            data = pickle.load(f)
+        if data.get("version") == CACHE_VERSION:
+            return Cache(entries=data["entries"]), data.get("stat", {})
+    except Exception:  # a corrupt or old cache is just a cold start
+        pass
+    return Cache(), {}
+
+
+def save_cache(cache_dir: str, label: str, cache: Cache, stat: dict | None = None) -> None:
+    if not cache.dirty and not stat:
+        return
+    os.makedirs(cache_dir, exist_ok=True)
+    target = _cache_file(cache_dir, label)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump({"version": CACHE_VERSION, "entries": cache.entries, "stat": stat or {}}, f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, target)
+
+
+def find_supabase_dir(files: list[str], config: Config) -> str | None:
+    """`supabase/` wherever it lives in the monorepo (the shallowest one holding migrations)."""
+    if config.paths.supabase_dir != "auto":
+        return config.paths.supabase_dir.strip("/")
+    cands: dict[str, int] = {}
+    for f in files:
+        parts = f.split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part == "supabase":
+                d = "/".join(parts[: i + 1])
+                rest = parts[i + 1 :]
+                score = 2 if rest[0] == config.paths.migrations.split("/")[0] else 1
+                cands[d] = max(cands.get(d, 0), score)
+    if not cands:
+        return None
+    return sorted(cands, key=lambda d: (-cands[d], d.count("/"), d))[0]
+
+
+def _sql_extract(path: str, text: str, kind: str, suffix: str):
+    from .sql.migrations import build_migration, build_rollback
+    from .sql.parse import find_suppressions
+
+    obj = build_migration(path, text) if kind == "migration" else build_rollback(path, text, suffix)
+    return obj, find_suppressions(path, text)
+
+
+def build_model(source: Source, config: Config | None = None, cache: Cache | None = None) -> RepoModel:
+    """Everything dlcm knows about the repository behind `source`.
+
+    Raises ConfigError for a broken `.github/dlcm.yml` (the user must fix it);
+    any other unreadable file becomes a diagnostic in the model.
+    """
+    cache = cache if cache is not None else Cache()
+    all_files = source.files()
+    fileset = set(all_files)
+    config_file = None
+    if config is None:
+        config, config_file = load_config(lambda p: read_text(source, p), lambda p: p in fileset)
+    files = [f for f in all_files if not match(f, config.paths.ignore)]
+    diags: list[Diagnostic] = []
+    model = RepoModel(root=source.label, ref=getattr(source, "ref", None), config_file=config_file)
+    if hasattr(source, "prefetch"):
+        source.prefetch(files)  # type: ignore[attr-defined]
+
+    model.packages = find_packages(source, files, config, diags)
+    model.files = {f: source.blob_id(f) for f in files}
+
+    # ---- SQL
+    sdir = find_supabase_dir(files, config)
+    model.supabase_dir = sdir
+    if sdir is not None:
+        mig_dir = posixpath.join(sdir, config.paths.migrations)
+        rb_dir = posixpath.join(sdir, config.paths.rollbacks)
+        suffix = config.paths.rollback_suffix
+        migrations: list[Migration] = []
+        rollbacks: list[Rollback] = []
+        for f in files:
+            d, name = posixpath.split(f)
+            if not name.endswith(".sql"):
+                continue
+            if d == mig_dir:
+                kind = "migration"
+            elif d == rb_dir and name.endswith(suffix):
+                kind = "rollback"
+            else:
+                continue
+            try:
+                obj, sups = cache.get(kind, model.files[f], lambda: _sql_extract(f, read_text(source, f), kind, suffix))
+            except Exception as e:  # never crash on one file
+                diags.append(Diagnostic(file=f, line=1, kind="unreadable", message=f"could not read: {e}"))
+                continue
+            obj = obj.model_copy(deep=True)
+            if obj.path != f:
+                obj.path = f
+            (migrations if kind == "migration" else rollbacks).append(obj)
+            model.suppressions.extend(s.model_copy(update={"file": f}) for s in sups)
+        migrations.sort(key=lambda m: (m.version or "", m.path))
+        by_stem = {r.stem: r for r in rollbacks}
+        for m in migrations:
+            r = by_stem.get(m.stem)
+            m.rollback = r.path if r else None
+            if m.parse_error:
+                diags.append(m.parse_error)
+        for r in rollbacks:
+            if r.parse_error:
+                diags.append(r.parse_error)
+        model.migrations, model.rollbacks = migrations, rollbacks
+        from .sql.replay import replay_with_warnings
+
+        schema, warnings = replay_with_warnings(op for m in migrations for op in m.ops)
+        model.schema_ = schema
+        for w in warnings:
+            diags.append(w if isinstance(w, Diagnostic) else Diagnostic(file=mig_dir, line=1, kind="replay-warning", message=str(w)))
+
+    # ---- TypeScript
+    from .ts.facts import extract_file
+    from .ts.link import link
+
+    facts = {}
+    for f in files:
+        if not f.endswith(TS_SUFFIXES):
+            continue
+        try:
+            facts[f] = cache.get("ts", model.files[f], lambda: extract_file(f, source.read_bytes(f)))
+        except Exception as e:
+            diags.append(Diagnostic(file=f, line=1, kind="unreadable", message=f"could not read: {e}"))
+    linked = link(facts, model.packages, config, tsconfig_paths(source, files, diags))
+    model.database_types = linked.database_types
+    model.repositories = linked.repositories
+    model.implementations = linked.implementations
+    model.table_usage = linked.table_usage
+    model.routes = linked.routes
+    model.client_methods = linked.client_methods
+    model.consumers = linked.consumers
+    model.tests = linked.tests
+    model.suppressions.extend(linked.suppressions)
+    diags.extend(linked.diagnostics)
+
+    # ---- owners
+    model.components, model.component_board, model.codeowners = load_owners(
+        source, files, config.paths.component_board, config.paths.codeowners, diags)
+    model.diagnostics = diags
+    return model
+
+
+def build_from_path(path: str, ref: str | None = None, use_cache: bool = True,
+                    cache_dir: str | None = None) -> tuple[RepoModel, Config]:
+    """CLI entry: a directory or a git ref, with the on-disk cache."""
+    from .source import open_source
+
+    source = open_source(path, ref)
+    fileset = set(source.files())
+    config, config_file = load_config(lambda p: read_text(source, p), lambda p: p in fileset)
+    cache_dir = cache_dir or default_cache_dir()
+    cache, stat = (load_cache(cache_dir, source.label) if use_cache else (Cache(), {}))
+    if isinstance(source, DirSource):
+        source.stat_cache = stat
+    model = build_model(source, config, cache)
+    model.config_file = config_file
+    if use_cache:
+        live = set(model.files.values())
+        stale = [k for k in cache.entries if k[1] not in live]
+        for k in stale:  # keep the cache the size of the repository
+            del cache.entries[k]
+        cache.dirty = cache.dirty or bool(stale)
+        try:
+            save_cache(cache_dir, source.label, cache, getattr(source, "stat_cache", None))
+        except OSError:
+            pass  # a read-only home is not an error
+    return model, config
+
+
+__all__ = ["Cache", "ConfigError", "build_model", "build_from_path", "find_supabase_dir"]

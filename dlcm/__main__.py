@@ -1,0 +1,3 @@
+from dlcm.cli import main
+
+main()
