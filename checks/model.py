@@ -73,6 +73,7 @@ class Function(BaseModel):
     language: str | None = None
     security_definer: bool = False
     search_path: str | None = None  # value of `set search_path`, None if not set
+    body: str | None = None  # the function body as written (dollar-quoted text), or deparsed `begin atomic`
 
     model_config = {"populate_by_name": True}
 
@@ -152,6 +153,9 @@ OpKind = Literal[
     "grant", "revoke",
     "create_schema", "create_extension", "comment", "insert", "update", "delete", "do_block",
     "other",
+    # added by checks.sql: alter/rename of the other object kinds
+    "alter_function", "rename_function", "rename_policy", "rename_trigger", "rename_type",
+    "rename_view", "rename_constraint", "validate_constraint",
 ]
 
 
@@ -167,6 +171,8 @@ class Op(BaseModel):
     new_name: str | None = None  # for renames
     if_exists: bool = False
     if_not_exists: bool = False
+    or_replace: bool = False  # `create or replace ...`
+    cascade: bool = False  # `drop ... cascade`
     # the entity created or the new value, as a plain dict of the matching model above
     # (Column, Table, Index, Policy, Function, Enum, Trigger, View, Grant, Constraint)
     detail: dict[str, Any] = Field(default_factory=dict)
