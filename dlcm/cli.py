@@ -166,3 +166,8 @@ def rules_markdown() -> str:
 
 def run() -> None:  # pragma: no cover - console entry
     sys.exit(main())
+
+
+from dlcm.ci import ci as _ci  # noqa: E402
+
+main.add_command(_ci)
