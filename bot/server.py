@@ -63,8 +63,8 @@ class Services:
 SERVICES = web.AppKey("dlcm", Services)
 
 
-def _json(status: int, **body: Any) -> web.Response:
-    return web.json_response(body, status=status)
+def _json(http_status: int, /, **body: Any) -> web.Response:
+    return web.json_response(body, status=http_status)
 
 
 def _decode(content_type: str, body: bytes) -> Any:
