@@ -53,6 +53,7 @@ from pglast.enums import (
 )
 from pglast.parser import ParseError, scan
 from pglast.stream import RawStream
+from pglast.visitors import Visitor
 
 from ..model import (
     Column,
@@ -249,6 +250,23 @@ def _kind_name(ot: OT) -> str:
 
 # --------------------------------------------------------------------------- columns & constraints
 
+
+class _ColumnRefs(Visitor):
+    def __init__(self) -> None:
+        self.cols: list[str] = []
+
+    def visit_ColumnRef(self, parent: Any, node: ast.ColumnRef) -> None:
+        f = node.fields[-1] if node.fields else None
+        if isinstance(f, ast.String) and f.sval not in self.cols:
+            self.cols.append(f.sval)
+
+
+def expr_columns(node: Any) -> list[str]:
+    """Distinct column names referenced by an expression, in order of appearance."""
+    v = _ColumnRefs()
+    v(node)
+    return v.cols
+
 _FK_ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 
@@ -265,7 +283,7 @@ def _constraint(c: ast.Constraint, column: str | None = None) -> Constraint | No
         cols = _names(c.fk_attrs) or ([column] if column else [])
     elif t == CT.CONSTR_CHECK:
         kind = "check"
-        cols = [column] if column else []
+        cols = [column] if column else (expr_columns(c.raw_expr) if c.raw_expr is not None else [])
     elif t == CT.CONSTR_EXCLUSION:
         kind = "exclude"
         cols = []
@@ -797,6 +815,23 @@ def _create_extension(n: ast.CreateExtensionStmt, cx: _Ctx) -> list[Op]:
     return [cx.op("create_extension", name=n.extname, if_not_exists=bool(n.if_not_exists), detail=d)]
 
 
+def _other_type(n: Any, cx: _Ctx) -> list[Op]:
+    """`create type x as (...)`, `create domain`, `create type x as range`: tracked only by name."""
+    if isinstance(n, ast.CompositeTypeStmt):
+        s, t = _rv(n.typevar)
+    elif isinstance(n, ast.CreateDomainStmt):
+        s, t = _split_qual(_names(n.domainname))
+    else:
+        s, t = _split_qual(_names(n.typeName))
+    return [cx.op("other", schema=s, name=t, detail={"statement": type(n).__name__, "object_kind": "type"})]
+
+
+def _create_sequence(n: ast.CreateSeqStmt, cx: _Ctx) -> list[Op]:
+    s, q = _rv(n.sequence)
+    return [cx.op("other", schema=s, name=q, if_not_exists=bool(n.if_not_exists),
+                  detail={"statement": "CreateSeqStmt", "object_kind": "sequence"})]
+
+
 _HANDLERS: dict[type, Any] = {
     ast.CreateStmt: _create_table,
     ast.CreateTableAsStmt: _create_table_as,
@@ -820,6 +855,10 @@ _HANDLERS: dict[type, Any] = {
     ast.DoStmt: _do,
     ast.CreateSchemaStmt: _create_schema,
     ast.CreateExtensionStmt: _create_extension,
+    ast.CompositeTypeStmt: _other_type,
+    ast.CreateDomainStmt: _other_type,
+    ast.CreateRangeStmt: _other_type,
+    ast.CreateSeqStmt: _create_sequence,
 }
 
 
