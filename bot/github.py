@@ -285,16 +285,18 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
     # -- comments ---------------------------------------------------------------------
 
     async def find_comment(self, repo: str, issue_number: int, marker: str) -> dict[str, Any] | None:
-        """The comment on ``repo#issue_number`` carrying ``marker`` (bot-authored first)."""
+        """The oldest bot-authored comment on ``repo#issue_number`` carrying ``marker``.
+
+        Comments by people are skipped: one quoting our marker must not be taken for ours.
+        """
         tag = marker_tag(marker)
-        found: list[dict[str, Any]] = []
         async for comment in self.getiter(
             f"/repos/{repo}/issues/{issue_number}/comments?per_page=100"
         ):
-            if tag in (comment.get("body") or ""):
-                found.append(comment)
-        found.sort(key=lambda c: ((c.get("user") or {}).get("type") != "Bot", c["id"]))
-        return found[0] if found else None
+            author = (comment.get("user") or {}).get("type", "Bot")
+            if author == "Bot" and tag in (comment.get("body") or ""):
+                return comment
+        return None
 
     async def upsert_comment(
         self, repo: str, issue_number: int, marker: str, body: str

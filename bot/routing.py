@@ -42,8 +42,8 @@ log = logging.getLogger("dlcm.routing")
 
 FEATURES_PACKAGE = "bot.features"
 
-# Events a *other* bot may trigger that dlcm must still handle: a migration PR opened by
-# Renovate or Dependabot needs its required check like any other.
+# Events a bot (even this App) may trigger that dlcm must still handle: a migration PR
+# opened by Renovate or Dependabot needs its required check like any other.
 BOT_EVENTS_HANDLED = frozenset({"pull_request", "push", "check_suite", "merge_group"})
 
 # The core router: App-level bookkeeping every deployment needs.
@@ -119,27 +119,22 @@ def ordering_key(event: str, payload: dict[str, Any]) -> str | None:
     return f"installation:{inst}" if inst is not None else None
 
 
-def ignore_reason(
-    event: str, payload: dict[str, Any], *, app_id: int | None = None, bot_login: str | None = None
-) -> str | None:
+def ignore_reason(event: str, payload: dict[str, Any], *, bot_login: str | None = None) -> str | None:
     """Why a delivery needs no work (stored as done/ignored), or None to handle it.
 
-    Ignored: anything this App did itself (its ``<slug>[bot]`` login, or a check run/suite
-    owned by the App that a bot touched), and events sent by other bots – except
-    :data:`BOT_EVENTS_HANDLED`, so bot-authored pull requests still get their checks.
+    Events sent by a bot – this App (``bot_login``, i.e. ``<slug>[bot]``) or any other – are
+    ignored, so bots never answer each other in a loop; except :data:`BOT_EVENTS_HANDLED`:
+    a pull request opened or pushed by a bot (Renovate, or dlcm's own scaffold) still needs
+    its required check, or it could never be merged.
     """
     sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
-    login, kind = sender.get("login"), sender.get("type")
-    if bot_login and login and login.lower() == bot_login.lower():
-        return "sent by this App"
-    if kind == "Bot":
-        subject = payload.get(event) if event in ("check_run", "check_suite") else None
-        owner_app = (subject or {}).get("app") or {}
-        if app_id is not None and owner_app.get("id") == app_id:
-            return "sent by this App"
-        if event not in BOT_EVENTS_HANDLED:
-            return f"sent by the bot {login}"
-    return None
+    login = sender.get("login") or ""
+    own = bool(bot_login) and login.lower() == (bot_login or "").lower()
+    if not own and sender.get("type") != "Bot":
+        return None
+    if event in BOT_EVENTS_HANDLED:
+        return None
+    return "sent by this App" if own else f"sent by the bot {login}"
 
 
 def _router_of(part: Router | ModuleType) -> Router:

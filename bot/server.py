@@ -23,6 +23,7 @@ import json
 import logging
 import socket
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,20 +62,22 @@ class Services:
 
 
 SERVICES = web.AppKey("dlcm", Services)
+PRUNER = web.AppKey("dlcm-pruner", asyncio.Task)
 
 
 def _json(http_status: int, /, **body: Any) -> web.Response:
     return web.json_response(body, status=http_status)
 
 
-def _decode(content_type: str, body: bytes) -> Any:
-    """The payload of a JSON or form-encoded (``payload=``) delivery; ValueError if neither."""
+def _decode(content_type: str, body: bytes) -> tuple[str, Any]:
+    """(JSON text, payload) of a JSON or form-encoded (``payload=``) delivery; ValueError else."""
+    text = body.decode("utf-8")
     if content_type == "application/x-www-form-urlencoded":
-        form = urllib.parse.parse_qs(body.decode("utf-8"))
+        form = urllib.parse.parse_qs(text)
         if "payload" not in form:
             raise ValueError("form body without a 'payload' field")
-        return json.loads(form["payload"][0])
-    return json.loads(body)
+        text = form["payload"][0]
+    return text, json.loads(text)
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -114,10 +117,10 @@ async def webhook(request: web.Request) -> web.Response:
         return _json(400, error=f"missing header(s): {', '.join(missing)}")
     try:
         if len(body) > 1024 * 1024:
-            payload = await asyncio.to_thread(_decode, request.content_type, body)
+            raw, payload = await asyncio.to_thread(_decode, request.content_type, body)
         else:
-            payload = _decode(request.content_type, body)
-    except (ValueError, UnicodeDecodeError) as exc:
+            raw, payload = _decode(request.content_type, body)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
         counted.inc(event=label, outcome="bad_request")
         return _json(400, error=f"body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
@@ -125,7 +128,6 @@ async def webhook(request: web.Request) -> web.Response:
         return _json(400, error="body must be a JSON object")
 
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    raw = body.decode("utf-8") if request.content_type != "application/x-www-form-urlencoded" else json.dumps(payload)
     common = dict(
         delivery_id=delivery_id,
         event=event,
@@ -139,9 +141,7 @@ async def webhook(request: web.Request) -> web.Response:
         counted.inc(event=event, outcome="ping")
         return _json(200, status="pong", zen=payload.get("zen"))
 
-    reason = ignore_reason(
-        event, payload, app_id=svc.settings.app_id, bot_login=svc.settings.bot_login
-    )
+    reason = ignore_reason(event, payload, bot_login=svc.settings.bot_login)
     inserted = await svc.queue.enqueue(
         **common,
         status=DONE if reason else "pending",
@@ -181,15 +181,32 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     )
 
 
+async def _prune_forever(svc: Services, every: float = 3600) -> None:
+    """Delete done deliveries past the retention period, hourly (dead ones stay)."""
+    while True:
+        before = time.time() - svc.settings.retention_days * 86400
+        try:
+            if pruned := await svc.store.arun(svc.store.prune_done, before):
+                log.info("pruned %d delivered jobs older than %d days", pruned,
+                         svc.settings.retention_days)
+        except Exception:
+            log.exception("pruning old deliveries failed")
+        await asyncio.sleep(every)
+
+
 async def _on_startup(app: web.Application) -> None:
     svc = app[SERVICES]
     await svc.queue.start()
+    if svc.settings.retention_days:
+        app[PRUNER] = asyncio.create_task(_prune_forever(svc), name="dlcm-prune")
     log.info("dlcm listening for webhooks; %d workers, database %s",
              svc.queue.workers, svc.settings.db_path)
 
 
 async def _on_cleanup(app: web.Application) -> None:
     svc = app[SERVICES]
+    if (pruner := app.get(PRUNER)) is not None:
+        pruner.cancel()
     await svc.queue.stop()
     await svc.github.close()
     if svc.own_store:

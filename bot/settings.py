@@ -53,6 +53,7 @@ class Settings(BaseModel):
     workers: int = DEFAULT_WORKERS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     app_slug: str | None = None  # "dlcm" → events sent by "dlcm[bot]" are ours
+    retention_days: int = 30  # done deliveries older than this are pruned (0: keep all)
 
     @property
     def bot_login(self) -> str | None:
@@ -176,6 +177,7 @@ def load_settings(
         ("PORT", "port", DEFAULT_PORT, 0, 65535),
         ("DLCM_WORKERS", "workers", DEFAULT_WORKERS, 1, 256),
         ("DLCM_MAX_ATTEMPTS", "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, 100),
+        ("DLCM_RETENTION_DAYS", "retention_days", 30, 0, 36500),
     ):
         raw = get(var)
         values[field] = _int(raw, var, problems, low, high) if raw else default

@@ -347,6 +347,13 @@ class Store:
                 [now, delivery_id],
             ).rowcount == 1
 
+    def prune_done(self, before: float) -> int:
+        """Delete deliveries finished (done) before ``before``; dead ones are kept."""
+        with self._lock:
+            return self._execute(
+                "DELETE FROM deliveries WHERE status = 'done' AND finished_at < ?", [before]
+            ).rowcount
+
     def counts_by_status(self) -> dict[str, int]:
         with self._lock:
             rows = self._execute(

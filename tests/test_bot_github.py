@@ -226,6 +226,14 @@ async def test_upsert_comment_finds_existing_without_the_index(stub, client, tmp
     assert [c["body"] for c in stub.comments.values()] == ["<!-- dlcm:impact -->\nv2"]
 
 
+async def test_upsert_comment_never_takes_a_persons_comment_for_its_own(stub, client):
+    stub.comments[1] = {"id": 1, "issue": f"{REPO}#9", "user": {"login": "eve", "type": "User"},
+                        "body": "quoting <!-- dlcm:impact --> here"}
+    await client.installation(INSTALLATION).upsert_comment(REPO, 9, "impact", "ours")
+    assert stub.comments[1]["body"] == "quoting <!-- dlcm:impact --> here"
+    assert len(stub.comments) == 2
+
+
 async def test_upsert_comment_recreates_a_deleted_comment(stub, client):
     gh = client.installation(INSTALLATION)
     await gh.upsert_comment(REPO, 8, "impact", "v1")

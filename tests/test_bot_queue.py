@@ -51,6 +51,15 @@ def test_delivery_ids_are_unique_and_kv_roundtrips(store):
     assert store.kv_get("ns", "k") == {"a": [1]} and store.kv_get("ns", "missing", 3) == 3
 
 
+def test_old_done_deliveries_are_pruned_dead_ones_kept(store):
+    store.insert_delivery(**enqueue_kwargs(1), status="done", now=100)
+    store.insert_delivery(**enqueue_kwargs(2), now=100)
+    store.mark_failed(store.claim_next(now=100).id, "boom", retry_at=None, now=100)
+    store.insert_delivery(**enqueue_kwargs(3), status="done", now=300)
+    assert store.prune_done(before=200) == 1
+    assert [d.delivery_id for d in store.list_deliveries()] == ["d3", "d2"]
+
+
 def test_claim_respects_ordering_key(store):
     for n, key in [(1, "A"), (2, "A"), (3, "B"), (4, None), (5, None)]:
         store.insert_delivery(**enqueue_kwargs(n, key))

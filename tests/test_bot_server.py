@@ -11,7 +11,7 @@ from gidgethub.routing import Router
 from bot.routing import ignore_reason, ordering_key
 from bot.server import MAX_PAYLOAD, SERVICES, create_app
 
-from .test_bot_support import APP_ID, EXAMPLES, delivery_headers, example, make_settings, sign
+from .test_bot_support import EXAMPLES, delivery_headers, example, make_settings, sign
 
 
 class Recorder:
@@ -158,12 +158,13 @@ def test_ignore_and_ordering_rules():
     assert ordering_key("installation", json.loads(example("installation.created")[1])) == "installation:957387"
     # A bot's pull request still needs its checks; its comments do not need answers.
     pr["sender"] = {"login": "renovate[bot]", "type": "Bot"}
-    assert ignore_reason("pull_request", pr, app_id=APP_ID, bot_login="dlcm[bot]") is None
-    assert ignore_reason("pull_request", pr, app_id=APP_ID, bot_login="renovate[bot]") == "sent by this App"
-    suite = json.loads(example("check_suite.rerequested")[1])
-    assert ignore_reason("check_suite", suite, app_id=APP_ID) is None
-    suite["check_suite"]["app"]["id"] = APP_ID
-    assert ignore_reason("check_suite", suite, app_id=APP_ID) == "sent by this App"
+    assert ignore_reason("pull_request", pr, bot_login="dlcm[bot]") is None
+    pr["sender"] = {"login": "dlcm[bot]", "type": "Bot"}  # dlcm's own scaffold PR is checked too
+    assert ignore_reason("pull_request", pr, bot_login="dlcm[bot]") is None
+    assert ignore_reason("issues", pr, bot_login="dlcm[bot]") == "sent by this App"
+    assert ignore_reason("issues", pr, bot_login=None) == "sent by the bot dlcm[bot]"
+    suite = json.loads(example("check_suite.rerequested")[1])  # sent by octocoders-linter[bot]
+    assert ignore_reason("check_suite", suite, bot_login="dlcm[bot]") is None
 
 
 async def test_failing_handler_is_retried_then_dead_and_visible_on_metrics(aiohttp_client, tmp_path):
