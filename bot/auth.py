@@ -35,7 +35,7 @@ def parse_expires_at(value: str) -> float:
     """GitHub's ``expires_at`` (``2016-07-11T22:14:10Z``) as epoch seconds."""
     parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
 
 

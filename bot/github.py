@@ -250,10 +250,12 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
                 ) as response:
                     status, response_headers = response.status, response.headers
                     data = await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 client._count(method, "error")
                 never_sent = isinstance(exc, aiohttp.ClientConnectorError)
-                retryable = never_sent or method in IDEMPOTENT_METHODS or IDEMPOTENT_POSTS.search(url)
+                retryable = (
+                    never_sent or method in IDEMPOTENT_METHODS or IDEMPOTENT_POSTS.search(url)
+                )
                 if not retryable or attempt >= policy.max_attempts:
                     raise
                 delay = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
@@ -284,7 +286,9 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
 
     # -- comments ---------------------------------------------------------------------
 
-    async def find_comment(self, repo: str, issue_number: int, marker: str) -> dict[str, Any] | None:
+    async def find_comment(
+        self, repo: str, issue_number: int, marker: str
+    ) -> dict[str, Any] | None:
         """The oldest bot-authored comment on ``repo#issue_number`` carrying ``marker``.
 
         Comments by people are skipped: one quoting our marker must not be taken for ours.
@@ -338,8 +342,13 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
                     break
                 except AMBIGUOUS_ERRORS as exc:
                     last_error = exc
-                    log.info("creating comment %s on %s#%s failed (%r), re-listing",
-                             tag, repo, issue_number, exc)
+                    log.info(
+                        "creating comment %s on %s#%s failed (%r), re-listing",
+                        tag,
+                        repo,
+                        issue_number,
+                        exc,
+                    )
                     await self.sleep(self.client.policy.backoff_base * attempt)
             else:
                 assert last_error is not None
@@ -398,7 +407,9 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
             if store and (known := await store.arun(store.get_check_run, repo, external_id)):
                 if known["head_sha"] == head_sha:
                     run_id = known["check_run_id"]
-            if run_id is None and (found := await self.find_check_run(repo, head_sha, name, external_id)):
+            if run_id is None and (
+                found := await self.find_check_run(repo, head_sha, name, external_id)
+            ):
                 run_id = found["id"]
             run: dict[str, Any] | None = None
             if run_id is not None:
@@ -457,7 +468,9 @@ class InstallationAPI(gidgethub.aiohttp.GitHubAPI):
                     raise
                 data = {"permission": "none"}
             role = data.get("role_name")
-            self._permissions[key] = role if role in PERMISSION_LEVELS else data.get("permission", "none")
+            self._permissions[key] = (
+                role if role in PERMISSION_LEVELS else data.get("permission", "none")
+            )
         return self._permissions[key]
 
     async def has_write(self, repo: str, user: str) -> bool:

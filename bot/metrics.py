@@ -23,7 +23,7 @@ def _escape(value: str) -> str:
 
 
 def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values)]
+    parts = [f'{n}="{_escape(str(v))}"' for n, v in zip(names, values, strict=True)]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
@@ -93,7 +93,10 @@ class Histogram(_Metric):
     kind = "histogram"
 
     def __init__(
-        self, name: str, doc: str, labelnames: Sequence[str] = (),
+        self,
+        name: str,
+        doc: str,
+        labelnames: Sequence[str] = (),
         buckets: Iterable[float] = DEFAULT_BUCKETS,
     ) -> None:
         super().__init__(name, doc, labelnames)
@@ -119,7 +122,7 @@ class Histogram(_Metric):
         with self._lock:
             items = sorted((k, list(v)) for k, v in self._series.items())
         for key, series in items:
-            for bound, n in zip(self.buckets, series):
+            for bound, n in zip(self.buckets, series, strict=False):
                 le = f'le="{_number(bound)}"'
                 lines.append(f"{self.name}_bucket{_labels(self.labelnames, key, le)} {_number(n)}")
             lines.append(f"{self.name}_sum{_labels(self.labelnames, key)} {_number(series[-2])}")

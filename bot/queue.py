@@ -144,7 +144,9 @@ class JobQueue:
         for n in range(self.workers):
             wakeup = asyncio.Event()
             self._wakeups.append(wakeup)
-            self._tasks.append(asyncio.create_task(self._worker(n, wakeup), name=f"dlcm-worker-{n}"))
+            self._tasks.append(
+                asyncio.create_task(self._worker(n, wakeup), name=f"dlcm-worker-{n}")
+            )
         return resumed, dead
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -170,7 +172,9 @@ class JobQueue:
         while True:
             counts = await self.store.arun(self.store.counts_by_status)
             due = await self.store.arun(self.store.next_due_at)
-            waiting = counts[PENDING] and (include_scheduled or (due is not None and due <= self.clock()))
+            waiting = counts[PENDING] and (
+                include_scheduled or (due is not None and due <= self.clock())
+            )
             if not counts[RUNNING] and not waiting and not self._busy:
                 return
             if time.monotonic() > deadline:
@@ -218,21 +222,36 @@ class JobQueue:
             result = "retry"
             log.info("job %s deferred %.1fs: %s", job.delivery_id, exc.delay, exc)
             await self.store.arun(
-                self.store.mark_failed, job.id, _describe(exc),
-                retry_at=self.clock() + exc.delay, refund_attempt=True, now=self.clock(),
+                self.store.mark_failed,
+                job.id,
+                _describe(exc),
+                retry_at=self.clock() + exc.delay,
+                refund_attempt=True,
+                now=self.clock(),
             )
         except Exception as exc:
             permanent = isinstance(exc, PermanentError)
             if permanent or job.attempts >= self.max_attempts:
                 result = "dead"
-                log.error("job %s (%s) is dead after %d attempt(s): %s",
-                          job.delivery_id, job.event, job.attempts, exc)
+                log.error(
+                    "job %s (%s) is dead after %d attempt(s): %s",
+                    job.delivery_id,
+                    job.event,
+                    job.attempts,
+                    exc,
+                )
                 retry_at = None
             else:
                 result = "retry"
                 delay = backoff_delay(job.attempts, self.backoff_base, self.backoff_cap, self.rand)
-                log.warning("job %s (%s) attempt %d failed, retry in %.1fs: %s",
-                            job.delivery_id, job.event, job.attempts, delay, exc)
+                log.warning(
+                    "job %s (%s) attempt %d failed, retry in %.1fs: %s",
+                    job.delivery_id,
+                    job.event,
+                    job.attempts,
+                    delay,
+                    exc,
+                )
                 retry_at = self.clock() + delay
             await self.store.arun(
                 self.store.mark_failed, job.id, _describe(exc), retry_at=retry_at, now=self.clock()

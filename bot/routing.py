@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -119,7 +118,9 @@ def ordering_key(event: str, payload: dict[str, Any]) -> str | None:
     return f"installation:{inst}" if inst is not None else None
 
 
-def ignore_reason(event: str, payload: dict[str, Any], *, bot_login: str | None = None) -> str | None:
+def ignore_reason(
+    event: str, payload: dict[str, Any], *, bot_login: str | None = None
+) -> str | None:
     """Why a delivery needs no work (stored as done/ignored), or None to handle it.
 
     Events sent by a bot – this App (``bot_login``, i.e. ``<slug>[bot]``) or any other – are
@@ -192,7 +193,9 @@ class Dispatcher:
         return self.github.app()
 
     async def __call__(self, delivery: Delivery) -> str:
-        event = sansio.Event(delivery.payload, event=delivery.event, delivery_id=delivery.delivery_id)
+        event = sansio.Event(
+            delivery.payload, event=delivery.event, delivery_id=delivery.delivery_id
+        )
         if not self.router.fetch(event):
             return "no_handler"
         ctx = Context(

@@ -38,7 +38,14 @@ from . import metrics as metrics_mod
 from .github import GitHubClient
 from .metrics import Metrics
 from .queue import JobQueue
-from .routing import Dispatcher, compose, discover_features, ignore_reason, installation_of, ordering_key
+from .routing import (
+    Dispatcher,
+    compose,
+    discover_features,
+    ignore_reason,
+    installation_of,
+    ordering_key,
+)
 from .settings import Settings, SettingsError, load_settings
 from .store import DONE, Store
 
@@ -111,7 +118,9 @@ async def webhook(request: web.Request) -> web.Response:
         return _json(401, error="X-Hub-Signature-256 does not match the payload and secret")
 
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
-    missing = [h for h, v in (("X-GitHub-Event", event), ("X-GitHub-Delivery", delivery_id)) if not v]
+    missing = [
+        h for h, v in (("X-GitHub-Event", event), ("X-GitHub-Delivery", delivery_id)) if not v
+    ]
     if missing:
         counted.inc(event=label, outcome="bad_request")
         return _json(400, error=f"missing header(s): {', '.join(missing)}")
@@ -165,7 +174,11 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as exc:  # the point of a health check is to report, not to crash
         return _json(503, status="error", db=f"{type(exc).__name__}: {exc}")
     return _json(
-        200, status="ok", db="ok", queue=counts, workers=len(svc.queue._tasks),
+        200,
+        status="ok",
+        db="ok",
+        queue=counts,
+        workers=len(svc.queue._tasks),
         schema_version=svc.store.schema_version(),
     )
 
@@ -187,8 +200,11 @@ async def _prune_forever(svc: Services, every: float = 3600) -> None:
         before = time.time() - svc.settings.retention_days * 86400
         try:
             if pruned := await svc.store.arun(svc.store.prune_done, before):
-                log.info("pruned %d delivered jobs older than %d days", pruned,
-                         svc.settings.retention_days)
+                log.info(
+                    "pruned %d delivered jobs older than %d days",
+                    pruned,
+                    svc.settings.retention_days,
+                )
         except Exception:
             log.exception("pruning old deliveries failed")
         await asyncio.sleep(every)
@@ -199,8 +215,11 @@ async def _on_startup(app: web.Application) -> None:
     await svc.queue.start()
     if svc.settings.retention_days:
         app[PRUNER] = asyncio.create_task(_prune_forever(svc), name="dlcm-prune")
-    log.info("dlcm listening for webhooks; %d workers, database %s",
-             svc.queue.workers, svc.settings.db_path)
+    log.info(
+        "dlcm listening for webhooks; %d workers, database %s",
+        svc.queue.workers,
+        svc.settings.db_path,
+    )
 
 
 async def _on_cleanup(app: web.Application) -> None:
@@ -234,7 +253,11 @@ def create_app(
     github = github or GitHubClient.from_settings(settings, store=store, metrics=metrics)
     router = compose(*(discover_features() if handlers is None else handlers))
     dispatcher = Dispatcher(router, store=store, settings=settings, metrics=metrics, github=github)
-    options = {"workers": settings.workers, "max_attempts": settings.max_attempts, **(queue_options or {})}
+    options = {
+        "workers": settings.workers,
+        "max_attempts": settings.max_attempts,
+        **(queue_options or {}),
+    }
     queue = JobQueue(store, dispatcher, metrics=metrics, **options)
 
     app = web.Application(client_max_size=MAX_PAYLOAD)
@@ -285,18 +308,27 @@ async def start(
     site = web.SockSite(runner, sock)
     await site.start()
     bound_host, bound_port = sock.getsockname()[:2]
-    return RunningServer(app, runner, "127.0.0.1" if bound_host == "0.0.0.0" else bound_host, bound_port)
+    return RunningServer(
+        app, runner, "127.0.0.1" if bound_host == "0.0.0.0" else bound_host, bound_port
+    )
 
 
 def run(settings: Settings, handlers: Iterable[Router | ModuleType] | None = None) -> None:
     """Serve until interrupted (what ``dlcm serve`` calls)."""
-    web.run_app(create_app(settings, handlers), host=settings.host, port=settings.port,
-                print=lambda *_: None, access_log=None)
+    web.run_app(
+        create_app(settings, handlers),
+        host=settings.host,
+        port=settings.port,
+        print=lambda *_: None,
+        access_log=None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m bot.server``: settings from the environment / ``.env``, serve forever."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = load_settings()
     except SettingsError as exc:

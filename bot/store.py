@@ -235,8 +235,19 @@ class Store:
                 "INSERT OR IGNORE INTO deliveries (delivery_id, event, action, installation_id,"
                 " ordering_key, received_at, payload, status, outcome, attempts,"
                 " next_attempt_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                [delivery_id, event, action, installation_id, ordering_key, now, payload,
-                 status, outcome, now, finished],
+                [
+                    delivery_id,
+                    event,
+                    action,
+                    installation_id,
+                    ordering_key,
+                    now,
+                    payload,
+                    status,
+                    outcome,
+                    now,
+                    finished,
+                ],
             )
             return cur.rowcount == 1
 
@@ -297,7 +308,12 @@ class Store:
             )
 
     def mark_failed(
-        self, job_id: int, error: str, *, retry_at: float | None, refund_attempt: bool = False,
+        self,
+        job_id: int,
+        error: str,
+        *,
+        retry_at: float | None,
+        refund_attempt: bool = False,
         now: float | None = None,
     ) -> None:
         """Record a failure: back to pending until ``retry_at``, or dead when it is None."""
@@ -341,11 +357,15 @@ class Store:
         """Give a dead job a fresh set of attempts (operator action)."""
         now = time.time() if now is None else now
         with self._lock:
-            return self._execute(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, outcome = NULL,"
-                " next_attempt_at = ?, finished_at = NULL WHERE delivery_id = ? AND status = 'dead'",
-                [now, delivery_id],
-            ).rowcount == 1
+            return (
+                self._execute(
+                    "UPDATE deliveries SET status = 'pending', attempts = 0, outcome = NULL,"
+                    " next_attempt_at = ?, finished_at = NULL"
+                    " WHERE delivery_id = ? AND status = 'dead'",
+                    [now, delivery_id],
+                ).rowcount
+                == 1
+            )
 
     def prune_done(self, before: float) -> int:
         """Delete deliveries finished (done) before ``before``; dead ones are kept."""

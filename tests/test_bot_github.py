@@ -8,7 +8,13 @@ import gidgethub
 import jwt
 import pytest
 
-from bot.auth import CLOCK_SKEW, TokenCache, InstallationToken, make_app_jwt, parse_expires_at
+from bot.auth import (
+    CLOCK_SKEW,
+    InstallationToken,
+    TokenCache,
+    make_app_jwt,
+    parse_expires_at,
+)
 from bot.github import GitHubClient, RetryPolicy, marker_tag, retry_delay
 from bot.metrics import Metrics
 from bot.queue import RetryLater
@@ -154,7 +160,9 @@ async def test_retry_after_is_honoured(stub, client, status, headers, message):
 
 
 async def test_secondary_limit_without_retry_after_waits_a_minute(stub, client):
-    stub.fail("GET", "/comments$", 403, body={"message": "You have exceeded a secondary rate limit"})
+    stub.fail(
+        "GET", "/comments$", 403, body={"message": "You have exceeded a secondary rate limit"}
+    )
     await client.installation(INSTALLATION).find_comment(REPO, 1, "x")
     assert client.sleeps == [60]
 
@@ -168,9 +176,17 @@ async def test_long_retry_after_becomes_retry_later(stub, client):
 
 async def test_spent_primary_limit_waits_for_reset(stub, client):
     reset = int(time.time()) + 5
-    stub.fail("GET", "/comments$", 403, headers={
-        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset), "X-RateLimit-Limit": "5000"},
-        body={"message": "API rate limit exceeded"})
+    stub.fail(
+        "GET",
+        "/comments$",
+        403,
+        headers={
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Limit": "5000",
+        },
+        body={"message": "API rate limit exceeded"},
+    )
     await client.installation(INSTALLATION).find_comment(REPO, 1, "x")
     assert len(client.sleeps) == 1 and 3 <= client.sleeps[0] <= 7
 
@@ -183,11 +199,28 @@ def test_retry_decisions_are_pure():
     assert retry_delay("GET", "/x", 500, {}, b"", 2, p, 0, half) == 1.5
     assert retry_delay("GET", "/x", 500, {}, b"", 3, p, 0) is None  # out of attempts
     assert retry_delay("POST", "/repos/o/r/issues/1/comments", 500, {}, b"", 1, p, 0) is None
-    assert retry_delay("POST", "/repos/o/r/issues/comments/1/reactions", 502, {}, b"", 1, p, 0, half) == 0.75
+    assert (
+        retry_delay("POST", "/repos/o/r/issues/comments/1/reactions", 502, {}, b"", 1, p, 0, half)
+        == 0.75
+    )
     assert retry_delay("POST", "/x", 429, {"retry-after": "4"}, b"", 1, p, 0) == 4
-    assert retry_delay("GET", "/x", 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "110"},
-                       b"", 1, p, 100) == 11
-    assert retry_delay("GET", "/x", 403, {}, b'{"message": "Resource not accessible"}', 1, p, 0) is None
+    assert (
+        retry_delay(
+            "GET",
+            "/x",
+            403,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "110"},
+            b"",
+            1,
+            p,
+            100,
+        )
+        == 11
+    )
+    assert (
+        retry_delay("GET", "/x", 403, {}, b'{"message": "Resource not accessible"}', 1, p, 0)
+        is None
+    )
 
 
 # -- idempotent helpers -------------------------------------------------------------------
@@ -227,8 +260,12 @@ async def test_upsert_comment_finds_existing_without_the_index(stub, client, tmp
 
 
 async def test_upsert_comment_never_takes_a_persons_comment_for_its_own(stub, client):
-    stub.comments[1] = {"id": 1, "issue": f"{REPO}#9", "user": {"login": "eve", "type": "User"},
-                        "body": "quoting <!-- dlcm:impact --> here"}
+    stub.comments[1] = {
+        "id": 1,
+        "issue": f"{REPO}#9",
+        "user": {"login": "eve", "type": "User"},
+        "body": "quoting <!-- dlcm:impact --> here",
+    }
     await client.installation(INSTALLATION).upsert_comment(REPO, 9, "impact", "ours")
     assert stub.comments[1]["body"] == "quoting <!-- dlcm:impact --> here"
     assert len(stub.comments) == 2
@@ -249,29 +286,49 @@ def test_marker_tag():
 
 async def test_check_run_created_then_updated_with_annotation_batches(stub, client, tmp_path):
     gh = client.installation(INSTALLATION)
-    annotations = [{"path": "a.sql", "start_line": i, "end_line": i, "annotation_level": "failure",
-                    "message": f"m{i}"} for i in range(1, 121)]
+    annotations = [
+        {
+            "path": "a.sql",
+            "start_line": i,
+            "end_line": i,
+            "annotation_level": "failure",
+            "message": f"m{i}",
+        }
+        for i in range(1, 121)
+    ]
     run = await gh.create_or_update_check_run(
-        REPO, "abc123", "dlcm/completeness", "pr-1", status="in_progress")
+        REPO, "abc123", "dlcm/completeness", "pr-1", status="in_progress"
+    )
     done = await gh.create_or_update_check_run(
-        REPO, "abc123", "dlcm/completeness", "pr-1", status="completed", conclusion="failure",
-        output={"title": "3 findings", "summary": "…", "annotations": annotations})
+        REPO,
+        "abc123",
+        "dlcm/completeness",
+        "pr-1",
+        status="completed",
+        conclusion="failure",
+        output={"title": "3 findings", "summary": "…", "annotations": annotations},
+    )
     assert run["id"] == done["id"] and len(stub.check_runs) == 1
     assert len(stub.check_runs[run["id"]]["annotations"]) == 120
     assert stub.count("PATCH", "/check-runs/") == 3  # 50 + 50 + 20
     # Without the index the run is found by name + head sha + external id.
     client.store = Store(tmp_path / "fresh.sqlite3")
-    await gh.create_or_update_check_run(REPO, "abc123", "dlcm/completeness", "pr-1", status="queued")
+    await gh.create_or_update_check_run(
+        REPO, "abc123", "dlcm/completeness", "pr-1", status="queued"
+    )
     assert len(stub.check_runs) == 1
     # Another head sha is another check run.
-    await gh.create_or_update_check_run(REPO, "def456", "dlcm/completeness", "pr-1", status="queued")
+    await gh.create_or_update_check_run(
+        REPO, "def456", "dlcm/completeness", "pr-1", status="queued"
+    )
     assert len(stub.check_runs) == 2
 
 
 async def test_check_run_not_duplicated_after_dropped_create(stub, client):
     stub.fail("POST", "/check-runs$", drop=True)
     await client.installation(INSTALLATION).create_or_update_check_run(
-        REPO, "abc", "dlcm/migration-safety", "pr-2", status="queued")
+        REPO, "abc", "dlcm/migration-safety", "pr-2", status="queued"
+    )
     assert len(stub.check_runs) == 1
     assert client.metrics.github_calls.value(method="POST", status="error") == 1
 
@@ -286,7 +343,13 @@ async def test_reaction_and_permissions(stub, client):
     }
     await gh.add_reaction(REPO, 99, "+1")
     assert stub.reactions == [("99", "+1")]
-    assert [await gh.get_permission(REPO, u) for u in ("alice", "mo", "tri", "custom", "stranger")] == [
-        "admin", "maintain", "triage", "write", "none"]
+    assert [
+        await gh.get_permission(REPO, u) for u in ("alice", "mo", "tri", "custom", "stranger")
+    ] == ["admin", "maintain", "triage", "write", "none"]
     assert [await gh.has_write(REPO, u) for u in ("alice", "mo", "tri", "custom", "stranger")] == [
-        True, True, False, True, False]
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]

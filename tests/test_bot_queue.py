@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,14 @@ def store(tmp_path):
 
 
 def enqueue_kwargs(n: int, key: str | None = "o/r#1", **extra):
-    return dict(delivery_id=f"d{n}", event="issues", action="opened",
-                payload=json.dumps({"n": n}), ordering_key=key, **extra)
+    return dict(
+        delivery_id=f"d{n}",
+        event="issues",
+        action="opened",
+        payload=json.dumps({"n": n}),
+        ordering_key=key,
+        **extra,
+    )
 
 
 def test_schema_is_versioned_and_wal(store, tmp_path):
@@ -119,8 +124,15 @@ async def test_failing_job_retried_then_dead_and_blocks_nothing_after(store):
         return "handled"
 
     metrics = Metrics()
-    queue = JobQueue(store, handler, workers=2, max_attempts=3, backoff_base=0.01,
-                     poll_interval=0.02, metrics=metrics)
+    queue = JobQueue(
+        store,
+        handler,
+        workers=2,
+        max_attempts=3,
+        backoff_base=0.01,
+        poll_interval=0.02,
+        metrics=metrics,
+    )
     for n in (1, 2, 3):
         await queue.enqueue(**enqueue_kwargs(n, key="o/r#9"))
     await queue.start()
@@ -208,7 +220,8 @@ async def slow(event, gh, ctx):
         await asyncio.sleep(3600)
 
 async def main():
-    server = await start(make_settings(Path(sys.argv[1]), workers=1), [router], host="127.0.0.1", port=0)
+    settings = make_settings(Path(sys.argv[1]), workers=1)
+    server = await start(settings, [router], host="127.0.0.1", port=0)
     print("PORT", server.port, flush=True)
     if mode == "hang":
         await asyncio.sleep(3600)
@@ -227,25 +240,45 @@ def test_kill_9_during_a_job_then_restart_finishes_it(tmp_path):
     from tests.test_bot_support import delivery_headers, example
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", CRASHING_SERVER, str(tmp_path), "hang"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_SERVER, str(tmp_path), "hang"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(proc.stdout.readline().split()[1])
         event, body = example("issues.opened")
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks", data=body,
-                                         headers=delivery_headers(event, body, "crash-1"))
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/webhooks",
+            data=body,
+            headers=delivery_headers(event, body, "crash-1"),
+        )
         assert urllib.request.urlopen(request, timeout=10).status == 202
         assert proc.stdout.readline().strip() == "HANDLING"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    row = sqlite3.connect(tmp_path / "dlcm.sqlite3").execute(
-        "SELECT status FROM deliveries WHERE delivery_id = 'crash-1'").fetchone()
+    row = (
+        sqlite3.connect(tmp_path / "dlcm.sqlite3")
+        .execute("SELECT status FROM deliveries WHERE delivery_id = 'crash-1'")
+        .fetchone()
+    )
     assert row == ("running",)
 
-    done = subprocess.run([sys.executable, "-c", CRASHING_SERVER, str(tmp_path), "finish"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_SERVER, str(tmp_path), "finish"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "IDLE" in done.stdout, done.stderr
-    row = sqlite3.connect(tmp_path / "dlcm.sqlite3").execute(
-        "SELECT status, outcome, attempts FROM deliveries WHERE delivery_id = 'crash-1'").fetchone()
+    row = (
+        sqlite3.connect(tmp_path / "dlcm.sqlite3")
+        .execute("SELECT status, outcome, attempts FROM deliveries WHERE delivery_id = 'crash-1'")
+        .fetchone()
+    )
     assert row == ("done", "handled", 2)

@@ -40,8 +40,11 @@ def recorder():
 
 @pytest.fixture
 async def client(aiohttp_client, tmp_path, recorder):
-    app = create_app(make_settings(tmp_path), [recorder],
-                     queue_options={"poll_interval": 0.02, "backoff_base": 0.01})
+    app = create_app(
+        make_settings(tmp_path),
+        [recorder],
+        queue_options={"poll_interval": 0.02, "backoff_base": 0.01},
+    )
     c = await aiohttp_client(app)
     c.svc = app[SERVICES]
     return c
@@ -49,18 +52,25 @@ async def client(aiohttp_client, tmp_path, recorder):
 
 def rows(tmp_path):
     conn = sqlite3.connect(tmp_path / "dlcm.sqlite3")  # a second connection: only committed data
-    return conn.execute("SELECT delivery_id, status, outcome FROM deliveries ORDER BY id").fetchall()
+    return conn.execute(
+        "SELECT delivery_id, status, outcome FROM deliveries ORDER BY id"
+    ).fetchall()
 
 
 async def post(client, event, body, **headers):
-    return await client.post("/webhooks", data=body, headers=delivery_headers(event, body, **headers))
+    return await client.post(
+        "/webhooks", data=body, headers=delivery_headers(event, body, **headers)
+    )
 
 
 # -- rejecting -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "sha1=abc", sign(b"other body")],
-                         ids=["missing", "wrong", "sha1", "other-body"])
+@pytest.mark.parametrize(
+    "signature",
+    [None, "sha256=" + "0" * 64, "sha1=abc", sign(b"other body")],
+    ids=["missing", "wrong", "sha1", "other-body"],
+)
 async def test_bad_or_missing_signature_is_401_and_nothing_stored(client, tmp_path, signature):
     event, body = example("issues.opened")
     headers = delivery_headers(event, body)
@@ -76,11 +86,17 @@ async def test_bad_or_missing_signature_is_401_and_nothing_stored(client, tmp_pa
 
 @pytest.mark.parametrize(
     "body, drop, expected",
-    [(b"{not json", None, "not valid JSON"), (b"[1, 2]", None, "JSON object"),
-     (b"{}", "X-GitHub-Event", "X-GitHub-Event"), (b"{}", "X-GitHub-Delivery", "X-GitHub-Delivery")],
+    [
+        (b"{not json", None, "not valid JSON"),
+        (b"[1, 2]", None, "JSON object"),
+        (b"{}", "X-GitHub-Event", "X-GitHub-Event"),
+        (b"{}", "X-GitHub-Delivery", "X-GitHub-Delivery"),
+    ],
     ids=["malformed-json", "not-an-object", "no-event-header", "no-delivery-header"],
 )
-async def test_malformed_delivery_is_400_with_a_clear_message(client, tmp_path, body, drop, expected):
+async def test_malformed_delivery_is_400_with_a_clear_message(
+    client, tmp_path, body, drop, expected
+):
     headers = delivery_headers("issues", body)
     if drop:
         del headers[drop]
@@ -99,7 +115,9 @@ async def test_body_over_25_mb_is_413(client, tmp_path):
         for i in range(0, len(body), 1 << 20):
             yield body[i : i + (1 << 20)]
 
-    response = await client.post("/webhooks", data=chunks(), headers=delivery_headers("issues", body))
+    response = await client.post(
+        "/webhooks", data=chunks(), headers=delivery_headers("issues", body)
+    )
     assert response.status == 413
     assert rows(tmp_path) == []
 
@@ -145,8 +163,10 @@ async def test_events_from_this_app_and_other_bots_are_ignored(client, tmp_path,
     r2 = await post(client, "issue_comment", other, delivery="other-bot")
     assert (r1.status, r2.status) == (200, 200)
     assert (await r1.json())["reason"] == "sent by this App"
-    assert rows(tmp_path) == [("own", "done", "ignored: sent by this App"),
-                              ("other-bot", "done", "ignored: sent by the bot someone[bot]")]
+    assert rows(tmp_path) == [
+        ("own", "done", "ignored: sent by this App"),
+        ("other-bot", "done", "ignored: sent by the bot someone[bot]"),
+    ]
     await client.svc.queue.wait_idle(5)
     assert recorder.seen == []
 
@@ -154,8 +174,14 @@ async def test_events_from_this_app_and_other_bots_are_ignored(client, tmp_path,
 def test_ignore_and_ordering_rules():
     pr = json.loads(example("pull_request.opened")[1])
     assert ordering_key("pull_request", pr) == "Codertocat/Hello-World#2"
-    assert ordering_key("push", json.loads(example("push")[1])) == "Codertocat/Hello-World@refs/tags/simple-tag"
-    assert ordering_key("installation", json.loads(example("installation.created")[1])) == "installation:957387"
+    assert (
+        ordering_key("push", json.loads(example("push")[1]))
+        == "Codertocat/Hello-World@refs/tags/simple-tag"
+    )
+    assert (
+        ordering_key("installation", json.loads(example("installation.created")[1]))
+        == "installation:957387"
+    )
     # A bot's pull request still needs its checks; its comments do not need answers.
     pr["sender"] = {"login": "renovate[bot]", "type": "Bot"}
     assert ignore_reason("pull_request", pr, bot_login="dlcm[bot]") is None
@@ -167,10 +193,15 @@ def test_ignore_and_ordering_rules():
     assert ignore_reason("check_suite", suite, bot_login="dlcm[bot]") is None
 
 
-async def test_failing_handler_is_retried_then_dead_and_visible_on_metrics(aiohttp_client, tmp_path):
+async def test_failing_handler_is_retried_then_dead_and_visible_on_metrics(
+    aiohttp_client, tmp_path
+):
     recorder = Recorder(fail_first=100)
-    app = create_app(make_settings(tmp_path, max_attempts=2), [recorder],
-                     queue_options={"poll_interval": 0.02, "backoff_base": 0.01})
+    app = create_app(
+        make_settings(tmp_path, max_attempts=2),
+        [recorder],
+        queue_options={"poll_interval": 0.02, "backoff_base": 0.01},
+    )
     client = await aiohttp_client(app)
     event, body = example("issues.opened")
     await post(client, event, body, delivery="doomed")

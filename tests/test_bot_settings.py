@@ -48,16 +48,28 @@ def test_every_problem_is_named(tmp_path):
     with pytest.raises(SettingsError) as info:
         load_settings({"PORT": "http", "DLCM_GITHUB_API_URL": "ftp://x", "DLCM_DB": "/nope/x.db"})
     problems = info.value.problems
-    assert set(problems) == {"DLCM_APP_ID", "DLCM_PRIVATE_KEY", "DLCM_WEBHOOK_SECRET", "PORT",
-                             "DLCM_GITHUB_API_URL", "DLCM_DB"}
+    assert set(problems) == {
+        "DLCM_APP_ID",
+        "DLCM_PRIVATE_KEY",
+        "DLCM_WEBHOOK_SECRET",
+        "PORT",
+        "DLCM_GITHUB_API_URL",
+        "DLCM_DB",
+    }
     message = str(info.value)
     assert "DLCM_APP_ID: required" in message and "PORT: 'http' is not a whole number" in message
 
 
 def test_private_key_must_be_rsa_pem(tmp_path):
-    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    ec_pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     with pytest.raises(SettingsError) as info:
         load_settings(base_env(tmp_path, DLCM_PRIVATE_KEY=ec_pem))
     assert "RSA" in info.value.problems["DLCM_PRIVATE_KEY"]
@@ -72,10 +84,16 @@ def test_private_key_from_path_and_escaped_newlines(tmp_path):
     env = base_env(tmp_path, DLCM_PRIVATE_KEY="", DLCM_PRIVATE_KEY_PATH=str(key_file))
     assert load_settings(env).private_key.get_secret_value() == private_key_pem()
     escaped = private_key_pem().replace("\n", "\\n")
-    assert load_settings(base_env(tmp_path, DLCM_PRIVATE_KEY=escaped)).private_key.get_secret_value().strip() \
+    assert (
+        load_settings(base_env(tmp_path, DLCM_PRIVATE_KEY=escaped))
+        .private_key.get_secret_value()
+        .strip()
         == private_key_pem().strip()
+    )
     with pytest.raises(SettingsError) as info:
-        load_settings(base_env(tmp_path, DLCM_PRIVATE_KEY="", DLCM_PRIVATE_KEY_PATH=str(tmp_path / "no.pem")))
+        load_settings(
+            base_env(tmp_path, DLCM_PRIVATE_KEY="", DLCM_PRIVATE_KEY_PATH=str(tmp_path / "no.pem"))
+        )
     assert "cannot read" in info.value.problems["DLCM_PRIVATE_KEY_PATH"]
 
 
@@ -92,8 +110,12 @@ def test_env_file_with_multiline_pem_and_environment_wins(tmp_path):
 
 def test_server_entry_point_prints_settings_errors_without_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bot.server"], cwd=tmp_path, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=30,
+        [sys.executable, "-m", "bot.server"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        timeout=30,
     )
     assert result.returncode == 2
     assert "DLCM_APP_ID: required" in result.stderr and "Traceback" not in result.stderr

@@ -44,9 +44,11 @@ def private_key_pem() -> str:
 
 def public_key_pem() -> str:
     key = serialization.load_pem_private_key(private_key_pem().encode(), None)
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -68,7 +70,9 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def delivery_headers(event: str, body: bytes, delivery: str | None = None, **extra: str) -> dict[str, str]:
+def delivery_headers(
+    event: str, body: bytes, delivery: str | None = None, **extra: str
+) -> dict[str, str]:
     return {
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
@@ -124,8 +128,16 @@ class GitHubStub:
         r.add_get("/repos/{owner}/{repo}/collaborators/{user}/permission", self.permission)
         r.add_get("/ok", self.ok)
 
-    def fail(self, method: str, path: str, status: int | None = None, *, drop: bool = False,
-             headers: dict[str, str] | None = None, body: dict[str, Any] | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int | None = None,
+        *,
+        drop: bool = False,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         self.faults.append(Fault(method, re.compile(path), status, headers or {}, body or {}, drop))
 
     def count(self, method: str, path_regex: str) -> int:
@@ -134,16 +146,19 @@ class GitHubStub:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.calls.append((request.method, request.path_qs, request.headers.get("Authorization")))
-        fault = next((f for f in self.faults if f.method == request.method
-                      and f.path.search(request.path)), None)
+        fault = next(
+            (f for f in self.faults if f.method == request.method and f.path.search(request.path)),
+            None,
+        )
         if fault is not None:
             self.faults.remove(fault)
             if fault.drop:
                 await handler(request)  # the change lands, the answer is lost
                 request.transport.close()
                 raise ConnectionResetError("dropped by the stub")
-            return web.json_response(fault.body or {"message": "stub fault"}, status=fault.status,
-                                     headers=fault.headers)
+            return web.json_response(
+                fault.body or {"message": "stub fault"}, status=fault.status, headers=fault.headers
+            )
         if not request.path.startswith("/app/") and request.path != "/ok":
             auth = request.headers.get("Authorization", "")
             if auth.removeprefix("token ") not in self.valid_tokens:
@@ -174,8 +189,12 @@ class GitHubStub:
     async def create_comment(self, request: web.Request) -> web.Response:
         body = (await request.json())["body"]
         cid = next(self.ids)
-        self.comments[cid] = {"id": cid, "issue": self._issue(request), "body": body,
-                              "user": {"login": "dlcm[bot]", "type": "Bot"}}
+        self.comments[cid] = {
+            "id": cid,
+            "issue": self._issue(request),
+            "body": body,
+            "user": {"login": "dlcm[bot]", "type": "Bot"},
+        }
         return web.json_response(self.comments[cid], status=201)
 
     async def edit_comment(self, request: web.Request) -> web.Response:
@@ -192,16 +211,23 @@ class GitHubStub:
 
     async def list_check_runs(self, request: web.Request) -> web.Response:
         sha, name = request.match_info["sha"], request.query.get("check_name")
-        runs = [r for r in self.check_runs.values()
-                if r["head_sha"] == sha and (name is None or r["name"] == name)]
+        runs = [
+            r
+            for r in self.check_runs.values()
+            if r["head_sha"] == sha and (name is None or r["name"] == name)
+        ]
         return web.json_response({"total_count": len(runs), "check_runs": runs})
 
     async def create_check_run(self, request: web.Request) -> web.Response:
         data = await request.json()
         rid = next(self.ids)
         output = data.get("output") or {}
-        self.check_runs[rid] = {**data, "id": rid, "app": {"id": APP_ID},
-                                "annotations": list(output.get("annotations", []))}
+        self.check_runs[rid] = {
+            **data,
+            "id": rid,
+            "app": {"id": APP_ID},
+            "annotations": list(output.get("annotations", [])),
+        }
         return web.json_response(self.check_runs[rid], status=201)
 
     async def update_check_run(self, request: web.Request) -> web.Response:
