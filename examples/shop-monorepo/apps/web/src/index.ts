@@ -1,0 +1,3 @@
+export { createDatabaseClient, type WebConfig } from './api'
+export { accountPage, catalogPage, orderPage, productPage } from './pages'
+export { addProduct, advanceOrder, cancelOrder } from './admin'
