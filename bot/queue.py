@@ -127,8 +127,9 @@ class JobQueue:
     # -- lifecycle --------------------------------------------------------------------
 
     @property
-    def running(self) -> bool:
-        return bool(self._tasks)
+    def worker_count(self) -> int:
+        """Workers currently started (0 before :meth:`start` and after :meth:`stop`)."""
+        return len(self._tasks)
 
     async def start(self) -> tuple[int, int]:
         """Recover jobs a crashed process left running, then start the workers.

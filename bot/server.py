@@ -178,7 +178,7 @@ async def healthz(request: web.Request) -> web.Response:
         status="ok",
         db="ok",
         queue=counts,
-        workers=len(svc.queue._tasks),
+        workers=svc.queue.worker_count,
         schema_version=svc.store.schema_version(),
     )
 

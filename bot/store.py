@@ -18,6 +18,7 @@ namespace and an ordered list of steps; a step never changes once released.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import threading
@@ -113,8 +114,9 @@ class Delivery:
     finished_at: float | None = None
     raw_payload: str = field(default="{}", repr=False)
 
-    @property
+    @functools.cached_property
     def payload(self) -> dict[str, Any]:
+        """The delivery body, parsed once."""
         return json.loads(self.raw_payload)
 
     @classmethod
