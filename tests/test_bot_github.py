@@ -144,6 +144,14 @@ async def test_dropped_connection_on_get_is_retried(stub, client):
     assert stub.count("GET", "/comments") == 2
 
 
+async def test_timeout_on_get_is_retried(stub, client):
+    client.policy = RetryPolicy(max_attempts=3, backoff_base=0.01, timeout=0.2)
+    await client.close()  # the session picks up the shorter timeout
+    stub.fail("GET", "/comments$", delay=1.0)
+    assert await client.installation(INSTALLATION).find_comment(REPO, 1, "x") is None
+    assert client.metrics.github_calls.value(method="GET", status="error") == 1
+
+
 @pytest.mark.parametrize(
     "status, headers, message",
     [

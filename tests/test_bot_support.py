@@ -7,6 +7,7 @@ headers, or a dropped connection after the request was applied).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -99,6 +100,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
     drop: bool = False
+    delay: float = 0.0  # with status None and drop False: answer normally, but this late
 
 
 class GitHubStub:
@@ -137,8 +139,10 @@ class GitHubStub:
         drop: bool = False,
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        delay: float = 0.0,
     ) -> None:
-        self.faults.append(Fault(method, re.compile(path), status, headers or {}, body or {}, drop))
+        fault = Fault(method, re.compile(path), status, headers or {}, body or {}, drop, delay)
+        self.faults.append(fault)
 
     def count(self, method: str, path_regex: str) -> int:
         return sum(1 for m, p, _ in self.calls if m == method and re.search(path_regex, p))
@@ -152,6 +156,9 @@ class GitHubStub:
         )
         if fault is not None:
             self.faults.remove(fault)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+                return await handler(request)
             if fault.drop:
                 await handler(request)  # the change lands, the answer is lost
                 request.transport.close()
