@@ -914,9 +914,20 @@ def _statements(text: str, raws: Iterable[Any], offset: int = 0) -> list[Stateme
     return out
 
 
-def _error_position(e: ParseError) -> int:
+def _error_position(e: ParseError, text: str | None = None) -> int:
+    """Character offset of a parse error; "at end of input" errors (no location) point at the
+    last token of the file."""
     if len(e.args) > 1 and isinstance(e.args[1], int):
         return e.args[1]
+    if text is None:
+        return 0
+    try:
+        toks = scan(text)
+    except ParseError:
+        return len(text.rstrip())
+    for t in reversed(toks):
+        if t.name not in _COMMENT_TOKENS:
+            return t.start
     return 0
 
 
@@ -928,7 +939,7 @@ def parse_sql(path: str, text: str) -> tuple[list[Statement], Diagnostic | None]
     try:
         raws = pglast.parse_sql(text)
     except ParseError as e:
-        pos = _error_position(e)
+        pos = _error_position(e, text)
         msg = str(e.args[0]) if e.args else str(e)
         diag = Diagnostic(file=path, line=line_of(text, pos), kind="sql-parse-error", message=msg)
         return _statements_before(text, pos), diag

@@ -993,11 +993,40 @@ def _field_changes(before: BaseModel, after: BaseModel, fields: Iterable[str], n
     return out
 
 
+def _pair_renames(before: dict[str, Any], after: dict[str, Any], sig: Any) -> list[tuple[str, str]]:
+    """(old key, new key) of entries that look renamed: missing from `after`, added in `after`,
+    with the same signature, and no other candidate either way."""
+    missing = [k for k in before if k not in after]
+    added = [k for k in after if k not in before]
+    if not missing or not added:
+        return []
+    by_sig_m: dict[Any, list[str]] = {}
+    by_sig_a: dict[Any, list[str]] = {}
+    for k in missing:
+        by_sig_m.setdefault(sig(before[k]), []).append(k)
+    for k in added:
+        by_sig_a.setdefault(sig(after[k]), []).append(k)
+    return [(m[0], by_sig_a[g][0]) for g, m in by_sig_m.items() if len(m) == 1 and len(by_sig_a.get(g, ())) == 1]
+
+
+def _col_sig(c: Column) -> tuple:
+    return (_canon_type(c.type), c.nullable, c.default, c.primary_key, c.unique, c.references, c.identity, c.generated)
+
+
 def _diff_table(tb: Table, ta: Table, out: list[SchemaDifference]) -> None:
     key = tb.qualified
+    renamed = _pair_renames(tb.columns, ta.columns, _col_sig)
+    for old, new in renamed:
+        out.append(SchemaDifference(
+            kind="column_renamed", object=f"{key}.{old}",
+            detail=f"expected column {old}, found {new} instead (same definition: {_col_desc(tb.columns[old])})"))
+    skip_b = {o for o, _ in renamed}
+    skip_a = {n for _, n in renamed}
     for name, cb in tb.columns.items():
         ca = ta.columns.get(name)
         obj = f"{key}.{name}"
+        if name in skip_b:
+            continue
         if ca is None:
             out.append(SchemaDifference(kind="column_missing", object=obj,
                                         detail=f"expected column {name} ({_col_desc(cb)}), but it does not exist"))
@@ -1016,7 +1045,7 @@ def _diff_table(tb: Table, ta: Table, out: list[SchemaDifference]) -> None:
         if changes:
             out.append(SchemaDifference(kind="column_changed", object=obj, detail="; ".join(changes)))
     for name, ca in ta.columns.items():
-        if name not in tb.columns:
+        if name not in tb.columns and name not in skip_a:
             out.append(SchemaDifference(kind="column_added", object=f"{key}.{name}",
                                         detail=f"column {name} ({_col_desc(ca)}) exists but was not expected"))
     cons_b = {c.name or _con_desc(c): c for c in tb.constraints}
@@ -1114,7 +1143,17 @@ def diff_schemas(before: Schema, after: Schema) -> list[SchemaDifference]:
     the schema before the migration.
     """
     out: list[SchemaDifference] = []
+    renamed = _pair_renames(before.tables, after.tables,
+                            lambda t: tuple((n, _col_sig(c)) for n, c in t.columns.items()))
+    for old, new in renamed:
+        out.append(SchemaDifference(kind="table_renamed", object=old,
+                                    detail=f"expected table {old}, found {new} instead (same columns)"))
+        _diff_table(before.tables[old], after.tables[new].model_copy(update={"name": before.tables[old].name}), out)
+    skip_b = {o for o, _ in renamed}
+    skip_a = {n for _, n in renamed}
     for k, tb in before.tables.items():
+        if k in skip_b:
+            continue
         ta = after.tables.get(k)
         if ta is None:
             out.append(SchemaDifference(kind="table_missing", object=k,
@@ -1122,10 +1161,15 @@ def diff_schemas(before: Schema, after: Schema) -> list[SchemaDifference]:
         else:
             _diff_table(tb, ta, out)
     for k, ta in after.tables.items():
-        if k not in before.tables:
+        if k not in before.tables and k not in skip_a:
             out.append(SchemaDifference(kind="table_added", object=k,
                                         detail=f"table {k} ({len(ta.columns)} columns) exists but was not expected"))
-    _diff_dict("index", before.indexes, after.indexes,
+    ib, ia = dict(before.indexes), dict(after.indexes)
+    for old, new in _pair_renames(ib, ia, _idx_desc):
+        out.append(SchemaDifference(kind="index_renamed", object=old,
+                                    detail=f"expected index {old}, found {new} instead ({_idx_desc(ib[old])})"))
+        del ib[old], ia[new]
+    _diff_dict("index", ib, ia,
                lambda k, i: f"{'unique ' if i.unique else ''}index {k} {_idx_shape(i)}",
                _idx_changed, out)
     _diff_dict("policy", before.policies, after.policies,
