@@ -42,10 +42,13 @@ from typing import Any
 
 __all__ = [
     "BOOTSTRAP_SQL",
+    "Database",
     "PostgresError",
     "PostgresUnavailable",
     "TempPostgres",
+    "diff_snapshots",
     "find_bin_dir",
+    "parse_psql_error",
 ]
 
 BOOTSTRAP_SQL = Path(__file__).with_name("supabase_bootstrap.sql")
@@ -562,6 +565,14 @@ class TempPostgres:
         _check_ident(name)
         self.execute(f'drop database if exists "{name}" with (force)', dbname="postgres")
 
+    def database(self, name: str | None = None) -> "Database":
+        """A handle bound to database `name` (default: the main one)."""
+        return Database(self, name or self.dbname)
+
+    def new_database(self, name: str | None = None) -> "Database":
+        """Create a fresh clone of the bootstrapped template and return a handle to it."""
+        return Database(self, self.create_database(name))
+
     def reset(self, dbname: str | None = None) -> str:
         """Drop and re-create a database from the template (default: the main database)."""
         name = dbname or self.dbname
@@ -708,6 +719,42 @@ class TempPostgres:
         out = self.psql(sql, dbname=dbname, args=["-A", "-t"])
         data = json.loads(out.strip())
         return _normalise_snapshot(data)
+
+
+class Database:
+    """One database of a TempPostgres: the server's SQL methods with `dbname` bound."""
+
+    def __init__(self, server: TempPostgres, name: str) -> None:
+        self.server = server
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Database {self.name} on {self.server.host}:{self.server.port}>"
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for(self.name)
+
+    def psql(self, sql: str, **kw: Any) -> str:
+        return self.server.psql(sql, dbname=self.name, **kw)
+
+    def execute(self, sql: str, **kw: Any) -> None:
+        self.server.execute(sql, dbname=self.name, **kw)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        return self.server.query(sql, dbname=self.name)
+
+    def scalar(self, sql: str) -> str | None:
+        return self.server.scalar(sql, dbname=self.name)
+
+    def apply_file(self, path: str | Path, **kw: Any) -> None:
+        self.server.apply_file(path, dbname=self.name, **kw)
+
+    def catalog_snapshot(self, **kw: Any) -> dict[str, Any]:
+        return self.server.catalog_snapshot(dbname=self.name, **kw)
+
+    def drop(self) -> None:
+        self.server.drop_database(self.name)
 
 
 def _check_ident(name: str) -> None:
