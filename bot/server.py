@@ -47,7 +47,7 @@ from .routing import (
     ordering_key,
 )
 from .settings import Settings, SettingsError, load_settings
-from .store import DONE, Store
+from .store import DONE, PENDING, Store
 
 log = logging.getLogger("dlcm.server")
 
@@ -91,7 +91,8 @@ async def webhook(request: web.Request) -> web.Response:
     svc = request.app[SERVICES]
     counted = svc.metrics.deliveries
     event = request.headers.get("X-GitHub-Event", "")
-    label = event or "unknown"
+    # Until the signature is checked the event name is attacker-chosen: keep it off labels.
+    label = "unverified"
 
     if request.content_length is not None and request.content_length > MAX_PAYLOAD:
         counted.inc(event=label, outcome="too_large")
@@ -130,10 +131,10 @@ async def webhook(request: web.Request) -> web.Response:
         else:
             raw, payload = _decode(request.content_type, body)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
-        counted.inc(event=label, outcome="bad_request")
+        counted.inc(event=event, outcome="bad_request")
         return _json(400, error=f"body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
-        counted.inc(event=label, outcome="bad_request")
+        counted.inc(event=event, outcome="bad_request")
         return _json(400, error="body must be a JSON object")
 
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
@@ -153,7 +154,7 @@ async def webhook(request: web.Request) -> web.Response:
     reason = ignore_reason(event, payload, bot_login=svc.settings.bot_login)
     inserted = await svc.queue.enqueue(
         **common,
-        status=DONE if reason else "pending",
+        status=DONE if reason else PENDING,
         outcome=f"ignored: {reason}" if reason else None,
     )
     if not inserted:
