@@ -1,0 +1,460 @@
+"""GitHub's published descriptions: loading, routing, validation and schema filling.
+
+Everything here is loaded once per process (``functools.lru_cache``): the REST
+description is 2 MB and takes about a second to turn into an ``openapi_core.OpenAPI``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from multidict import CIMultiDict, MultiDict
+
+#: Environment variable pointing at the directory holding ``rest-api.openapi.json``
+#: and ``webhooks/`` (GitHub's published descriptions).
+SPEC_DIR_ENV = "DLCM_GITHUB_SPEC_DIR"
+
+#: A placeholder server URL added to the description's ``servers``: every request is
+#: validated as if it were made to it, whatever port the fake listens on.
+VALIDATION_BASE = "http://fakegithub.localhost"
+
+#: Path parameters whose value may contain ``/`` (``contents/{path}``, ``git/ref/{ref}``...).
+GREEDY_PARAMS = frozenset({"path", "ref", "basehead", "branch"})
+
+
+def find_spec_dir() -> Path | None:
+    """Locate GitHub's descriptions: ``$DLCM_GITHUB_SPEC_DIR``, else a ``shared/github``
+    directory next to (or above) the current directory or this package's checkout."""
+    env = os.environ.get(SPEC_DIR_ENV)
+    if env:
+        p = Path(env)
+        return p if (p / "rest-api.openapi.json").is_file() else None
+    starts = [Path.cwd(), Path(__file__).resolve().parent]
+    for start in starts:
+        for d in [start, *start.parents]:
+            for cand in (d / "shared" / "github", d / "github"):
+                if (cand / "rest-api.openapi.json").is_file():
+                    return cand
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def rest_document(spec_dir: str) -> dict:
+    with open(Path(spec_dir) / "rest-api.openapi.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@functools.lru_cache(maxsize=None)
+def webhooks_document(spec_dir: str) -> dict | None:
+    p = Path(spec_dir) / "webhooks" / "webhooks.openapi.json"
+    if not p.is_file():
+        return None
+    with open(p, encoding="utf-8") as f:
+        return json.load(f)
+
+
+_openapi_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _openapi_for(spec_dir: str):
+    from openapi_core import OpenAPI
+
+    doc = copy.deepcopy(rest_document(spec_dir))
+    doc["servers"] = list(doc.get("servers") or []) + [{"url": VALIDATION_BASE}]
+    return OpenAPI.from_dict(doc)
+
+
+def openapi(spec_dir: str):
+    """The ``openapi_core.OpenAPI`` object for the REST description (cached)."""
+    with _openapi_lock:
+        return _openapi_for(spec_dir)
+
+
+# --------------------------------------------------------------------------- routing
+
+
+@dataclass
+class Route:
+    template: str
+    regex: re.Pattern
+    params: list[str]
+    literal_len: int
+
+
+@dataclass
+class Match:
+    template: str
+    params: dict[str, str]
+
+
+class Router:
+    """Matches concrete (raw, percent-encoded) paths against OpenAPI path templates."""
+
+    def __init__(self, templates):
+        routes = []
+        for t in set(templates):
+            params = re.findall(r"{([^}]+)}", t)
+            pattern = ""
+            for part in re.split(r"({[^}]+})", t):
+                if part.startswith("{") and part.endswith("}"):
+                    name = part[1:-1]
+                    if name in GREEDY_PARAMS:
+                        pattern += f"(?P<{_group(name)}>.+)"
+                    else:
+                        pattern += f"(?P<{_group(name)}>[^/]+)"
+                else:
+                    pattern += re.escape(part)
+            literal = len(re.sub(r"{[^}]+}", "", t))
+            routes.append(Route(t, re.compile("^" + pattern + "$"), params, literal))
+        # most literal characters first, then fewest parameters
+        routes.sort(key=lambda r: (-r.literal_len, len(r.params), r.template))
+        self.routes = routes
+        self.templates = {r.template for r in routes}
+
+    def match(self, raw_path: str) -> Match | None:
+        if len(raw_path) > 1 and raw_path.endswith("/"):
+            raw_path = raw_path[:-1]
+        for r in self.routes:
+            m = r.regex.match(raw_path)
+            if m:
+                return Match(r.template, {p: unquote(m.group(_group(p))) for p in r.params})
+        return None
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def template_matches(template: str, pattern: str) -> bool:
+    """True when ``pattern`` names ``template`` (same text, ``{x}`` names ignored)."""
+    norm = lambda s: re.sub(r"{[^}]*}", "{}", s.rstrip("/") or "/")  # noqa: E731
+    return norm(template) == norm(pattern)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Request:
+    """openapi-core request protocol for an already-routed request."""
+
+    def __init__(self, method, template, path_params, query, headers, body, content_type):
+        from openapi_core.datatypes import RequestParameters
+
+        self.host_url = VALIDATION_BASE
+        self.path = template
+        self.path_pattern = template
+        self.method = method.lower()
+        self.body = body
+        self.content_type = content_type or "application/json"
+        q = MultiDict()
+        for k, v in (query.items() if hasattr(query, "items") else query):
+            q.add(k, v)
+        self.parameters = RequestParameters(
+            query=q, header=CIMultiDict(headers or {}), cookie=MultiDict(), path=dict(path_params)
+        )
+
+
+class _Response:
+    def __init__(self, status, body: bytes, content_type: str, headers):
+        self.status_code = status
+        self.data = body or b""
+        self.content_type = content_type or ""
+        self.headers = CIMultiDict(headers or {})
+
+
+def describe_error(exc: BaseException) -> str:
+    """A readable message for an openapi-core validation error (with schema details)."""
+    parts = [f"{type(exc).__name__}: {exc}".rstrip(": ")]
+    seen = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        for se in getattr(e, "schema_errors", ()) or ():
+            loc = "/".join(str(p) for p in se.absolute_path)
+            parts.append(f"{loc or '<root>'}: {se.message}")
+        e = e.__cause__ or e.__context__
+    return "; ".join(dict.fromkeys(parts))
+
+
+def validate_request(spec_dir, method, template, path_params, query, headers, body, content_type):
+    """Returns None when valid, else an error message."""
+    req = _Request(method, template, path_params, query, headers, body, content_type)
+    try:
+        openapi(spec_dir).validate_request(req)
+    except Exception as exc:  # noqa: BLE001 - any validation failure is reported
+        return describe_error(exc)
+    return None
+
+
+def validate_response(spec_dir, method, template, path_params, status, body, content_type, headers):
+    req = _Request(method, template, path_params, {}, {}, b"", "application/json")
+    resp = _Response(status, body, content_type, headers)
+    try:
+        openapi(spec_dir).validate_response(req, resp)
+    except Exception as exc:  # noqa: BLE001
+        return describe_error(exc)
+    return None
+
+
+def operation(spec_dir: str, method: str, template: str) -> dict | None:
+    doc = rest_document(spec_dir)
+    return (doc.get("paths", {}).get(template) or {}).get(method.lower())
+
+
+def documented_statuses(spec_dir: str, method: str, template: str) -> set[int]:
+    op = operation(spec_dir, method, template) or {}
+    out = set()
+    for code in op.get("responses", {}):
+        if code.isdigit():
+            out.add(int(code))
+    return out
+
+
+# --------------------------------------------------------------------------- schema filling
+
+
+class SchemaFiller:
+    """Adds the *required* properties an instance lacks, with type-correct defaults.
+
+    Works with OpenAPI 3.0 (``nullable``) and 3.1 (``type: [.., "null"]``) documents.
+    Used to complete webhook payloads and rarely-read REST fields so they validate.
+    """
+
+    def __init__(self, document: dict, defaults: dict[str, Any] | None = None):
+        self.doc = document
+        self.defaults = defaults or {}
+
+    def resolve(self, schema: dict) -> dict:
+        seen = 0
+        while isinstance(schema, dict) and "$ref" in schema and seen < 50:
+            ref = schema["$ref"]
+            node: Any = self.doc
+            for part in ref.lstrip("#/").split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+            schema = node
+            seen += 1
+        return schema
+
+    def component(self, name: str) -> dict:
+        return self.doc["components"]["schemas"][name]
+
+    # -- helpers
+    def _types(self, s: dict) -> list:
+        t = s.get("type")
+        if t is None:
+            return []
+        return t if isinstance(t, list) else [t]
+
+    def _nullable(self, s: dict) -> bool:
+        s = self.resolve(s)
+        if s.get("nullable") or "null" in self._types(s):
+            return True
+        if "enum" in s and None in s["enum"]:
+            return True
+        for k in ("anyOf", "oneOf"):
+            for sub in s.get(k, ()):
+                sub = self.resolve(sub)
+                if "null" in self._types(sub) or sub.get("nullable"):
+                    return True
+        return False
+
+    def _branch(self, s: dict, inst: Any) -> dict | None:
+        branches = [self.resolve(b) for b in (s.get("oneOf") or s.get("anyOf") or [])]
+        if not branches:
+            return None
+        if isinstance(inst, dict):
+            best, score = None, None
+            for b in branches:
+                if "object" not in self._types(b) and "properties" not in b and "allOf" not in b:
+                    continue
+                props = self._all_props(b)
+                req = self._all_required(b)
+                sc = (sum(1 for k in inst if k in props), -sum(1 for k in req if k not in inst))
+                if score is None or sc > score:
+                    best, score = b, sc
+            return best
+        return None
+
+    def _all_props(self, s: dict) -> dict:
+        s = self.resolve(s)
+        props = dict(s.get("properties", {}))
+        for sub in s.get("allOf", ()):
+            props.update(self._all_props(sub))
+        return props
+
+    def _all_required(self, s: dict) -> list:
+        s = self.resolve(s)
+        req = list(s.get("required", []))
+        for sub in s.get("allOf", ()):
+            req += self._all_required(sub)
+        return req
+
+    def fill(self, schema: dict, inst: Any, depth: int = 0) -> Any:
+        if depth > 25 or inst is None:
+            return inst
+        s = self.resolve(schema)
+        if not isinstance(s, dict):
+            return inst
+        if ("oneOf" in s or "anyOf" in s) and isinstance(inst, dict):
+            b = self._branch(s, inst)
+            if b is not None:
+                inst = self.fill(b, inst, depth + 1)
+        if isinstance(inst, dict):
+            props = self._all_props(s)
+            for k in self._all_required(s):
+                if k not in inst:
+                    inst[k] = self.default(props.get(k, {}), k, depth + 1)
+            for k, v in list(inst.items()):
+                if k in props:
+                    inst[k] = self.fill(props[k], v, depth + 1)
+        elif isinstance(inst, list):
+            items = s.get("items")
+            if isinstance(items, dict):
+                inst = [self.fill(items, x, depth + 1) for x in inst]
+        return inst
+
+    def default(self, schema: dict, name: str = "", depth: int = 0) -> Any:
+        s = self.resolve(schema)
+        if not isinstance(s, dict):
+            return None
+        if name in self.defaults and not isinstance(self.defaults[name], dict):
+            return copy.deepcopy(self.defaults[name])
+        if self._nullable(s):
+            return None
+        if "enum" in s and s["enum"]:
+            return s["enum"][0]
+        if "default" in s:
+            return copy.deepcopy(s["default"])
+        if "const" in s:
+            return s["const"]
+        if "allOf" in s:
+            return self.fill(s, {}, depth + 1) if self._all_props(s) else None
+        if "oneOf" in s or "anyOf" in s:
+            branches = s.get("oneOf") or s.get("anyOf")
+            return self.default(branches[0], name, depth + 1)
+        types = [t for t in self._types(s) if t != "null"]
+        t = types[0] if types else ("object" if "properties" in s else "string")
+        if t == "object":
+            return self.fill(s, {}, depth + 1)
+        if t == "array":
+            return []
+        if t == "integer":
+            return max(0, int(s.get("minimum", 0)))
+        if t == "number":
+            return 0
+        if t == "boolean":
+            return False
+        fmt = s.get("format")
+        if fmt == "date-time":
+            return "2024-01-01T00:00:00Z"
+        if fmt == "date":
+            return "2024-01-01"
+        if fmt in ("uri", "url"):
+            return self.defaults.get("__uri__", "https://github.com/")
+        if fmt == "email":
+            return "noreply@github.com"
+        return ""
+
+
+@functools.lru_cache(maxsize=None)
+def rest_filler(spec_dir: str) -> SchemaFiller:
+    return SchemaFiller(rest_document(spec_dir))
+
+
+@functools.lru_cache(maxsize=None)
+def webhook_filler(spec_dir: str) -> SchemaFiller | None:
+    doc = webhooks_document(spec_dir)
+    return SchemaFiller(doc) if doc else None
+
+
+def webhook_schema_ref(spec_dir: str, event: str, action: str | None) -> dict | None:
+    """The request-body schema of a webhook (``pull_request``, ``opened``)."""
+    doc = webhooks_document(spec_dir)
+    if not doc:
+        return None
+    key = event.replace("_", "-") + ("-" + action.replace("_", "-") if action else "")
+    hook = doc.get("webhooks", {}).get(key)
+    if not hook:
+        return None
+    return hook["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+@functools.lru_cache(maxsize=None)
+def _webhook_registry(spec_dir: str):
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    doc = webhooks_document(spec_dir)
+    return Registry().with_resource("urn:github-webhooks", Resource.from_contents(doc, default_specification=DRAFT202012))
+
+
+def validate_webhook_payload(event: str, action: str | None, payload: dict, spec_dir: str | None = None) -> list[str]:
+    """Validate a webhook body against webhooks.openapi.json with jsonschema.
+
+    Returns a list of error messages (empty when valid). Raises LookupError when the
+    description is not available or does not describe that event/action.
+    """
+    from jsonschema import Draft202012Validator
+
+    spec_dir = spec_dir or str(find_spec_dir() or "")
+    schema = webhook_schema_ref(spec_dir, event, action) if spec_dir else None
+    if schema is None:
+        raise LookupError(f"no webhook schema for {event}.{action}")
+    ref = schema["$ref"] if "$ref" in schema else None
+    root = {"$ref": "urn:github-webhooks" + ref} if ref else schema
+    v = Draft202012Validator(root, registry=_webhook_registry(spec_dir))
+    errs = []
+    for e in v.iter_errors(payload):
+        loc = "/".join(str(p) for p in e.absolute_path)
+        errs.append(f"{loc or '<root>'}: {e.message[:300]}")
+    return errs
+
+
+@functools.lru_cache(maxsize=None)
+def example_files(spec_dir: str) -> dict[str, list[Path]]:
+    """``{"pull_request.opened": [Path, ...]}`` for the published example payloads."""
+    d = Path(spec_dir) / "webhooks" / "examples"
+    out: dict[str, list[Path]] = {}
+    if not d.is_dir():
+        return out
+    for p in sorted(d.glob("*.json")):
+        parts = p.name[:-5].split(".")
+        if parts and parts[-1].isdigit():
+            parts = parts[:-1]
+        out.setdefault(".".join(parts), []).append(p)
+    for v in out.values():  # the un-numbered file first
+        v.sort(key=lambda p: (p.name.count("."), p.name))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _load_example(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def load_example(spec_dir: str | None, event: str, action: str | None, index: int = 0) -> dict | None:
+    if not spec_dir:
+        return None
+    files = example_files(spec_dir).get(event + (f".{action}" if action else ""))
+    if not files:
+        return None
+    return copy.deepcopy(_load_example(str(files[min(index, len(files) - 1)])))
+
+
+@dataclass
+class SpecInfo:
+    """Where the descriptions live (or None when they could not be found)."""
+
+    spec_dir: str | None
+    templates: set[str] = field(default_factory=set)
