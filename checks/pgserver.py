@@ -35,7 +35,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,7 +303,7 @@ def _locate(
 
 _NULL_MARK = "<<dlcm-null>>"
 
-_LIVE: "weakref.WeakSet[TempPostgres]" = weakref.WeakSet()
+_LIVE: "set[TempPostgres]" = set()  # started and not yet stopped; stopped at interpreter exit
 
 
 @atexit.register
@@ -410,9 +409,8 @@ class TempPostgres:
     def start(self) -> "TempPostgres":
         if self._running:
             return self
-        reason = self.unavailable_reason() if self.bin_dir is None else None
-        if reason or self.bin_dir is None:
-            raise PostgresUnavailable(reason or "PostgreSQL binaries not found")
+        if self.bin_dir is None:
+            raise PostgresUnavailable(self.unavailable_reason() or "PostgreSQL binaries not found")
         try:
             self._make_tmp()
             self._initdb()
@@ -434,9 +432,13 @@ class TempPostgres:
         data = tmp / "data"
         if (data / "postmaster.pid").exists():
             for mode in ("fast", "immediate"):
-                res = self._run_bin(["pg_ctl", "-D", str(data), "-m", mode, "-w", "-t", "30", "stop"], check=False)
-                if res.returncode == 0 or not (data / "postmaster.pid").exists():
-                    break
+                try:
+                    res = self._run_bin(["pg_ctl", "-D", str(data), "-m", mode, "-w", "-t", "20", "stop"],
+                                        check=False, timeout=40)
+                    if res.returncode == 0 or not (data / "postmaster.pid").exists():
+                        break
+                except (OSError, subprocess.SubprocessError):
+                    continue
             else:
                 self._kill_postmaster(data)
         self._running = False
@@ -455,9 +457,9 @@ class TempPostgres:
         base = self._base_dir
         if os.geteuid() == 0:
             user = _run_as_user()
-            assert user is not None
-            prefix = _privilege_drop_prefix(user)
-            assert prefix is not None
+            prefix = _privilege_drop_prefix(user) if user else None
+            if user is None or prefix is None:
+                raise PostgresUnavailable("running as root without an account or tool to drop privileges")
             self._owner, self._prefix = user, prefix
             if base is None:
                 base = Path(tempfile.gettempdir())
@@ -470,7 +472,8 @@ class TempPostgres:
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env.update(LC_ALL="C", LANG="C", LC_MESSAGES="C", PGCONNECT_TIMEOUT="10", PGTZ="UTC")
+        env.update(LC_ALL="C", LANG="C", LC_MESSAGES="C", PGCONNECT_TIMEOUT="10", PGTZ="UTC",
+                   PGCLIENTENCODING="UTF8")
         if self._owner is not None:
             env["HOME"] = str(self._tmp)
             env["USER"] = env["LOGNAME"] = self._owner.pw_name
@@ -486,6 +489,8 @@ class TempPostgres:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             timeout=timeout or self._startup_timeout + 30,
         )
         if check and res.returncode != 0:
@@ -616,6 +621,8 @@ class TempPostgres:
             input=stdin,
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="replace",
             env=self._env(),
             timeout=timeout,
         )
