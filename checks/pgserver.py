@@ -778,6 +778,8 @@ def _normalise_snapshot(data: dict[str, Any]) -> dict[str, Any]:
         for key in ("columns", "constraints", "indexes", "policies", "triggers"):
             table[key] = table.get(key) or {}
         table["privileges"] = sorted(table.get("privileges") or [])
+    for fn in data["functions"].values():
+        fn["privileges"] = sorted(fn.get("privileges") or [])
     for pub in data["publications"].values():
         pub["tables"] = sorted(pub.get("tables") or [])
     return data
@@ -788,7 +790,7 @@ def diff_snapshots(before: dict[str, Any], after: dict[str, Any], _path: str = "
     out: list[str] = []
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted(set(before) | set(after)):
-            p = f"{_path}.{key}" if _path else str(key)
+            p = f"{_path}[{key}]" if _path else str(key)
             if key not in after:
                 out.append(f"- {p} (missing after)")
             elif key not in before:
@@ -956,7 +958,11 @@ funcs as (
              'strict', p.proisstrict,
              'config', p.proconfig,
              'owner', pg_get_userbyid(p.proowner),
-             'source', p.prosrc
+             'source', p.prosrc,
+             'privileges', (select json_agg(format('%s:%s%s', case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee)::text end,
+                                                   a.privilege_type, case when a.is_grantable then '*' else '' end)
+                                            order by 1)
+                            from aclexplode(p.proacl) a)
            ) order by n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) as j
   from pg_proc p
   join pg_namespace n on n.oid = p.pronamespace
