@@ -482,3 +482,20 @@ def test_replay_accepts_schema_and_is_pure():
     s1 = replay(ops("alter table t add column x int;"), s0)
     assert list(s0.tables["public.t"].columns) == ["id"]
     assert list(s1.tables["public.t"].columns) == ["id", "x"]
+
+
+def test_like_partition_and_identity():
+    s, w = run(
+        "create table p (id int not null default 1, v text check (v <> 'x'), primary key (id)) partition by range (id);\n"
+        "create table p1 partition of p for values from (1) to (10);\n"
+        "create table l (a int, like p including defaults including constraints, extra int);\n"
+        "create table m (like p);\n"
+        "alter table l alter column extra add generated always as identity;\n"
+    )
+    assert w == []
+    assert list(s.tables["public.p1"].columns) == ["id", "v"]
+    l = s.tables["public.l"]
+    assert [(c.name, c.default, c.nullable, c.identity) for c in l.columns.values()] == [
+        ("a", None, True, False), ("id", "1", False, False), ("v", None, True, False), ("extra", None, False, True)]
+    assert [c.name for c in l.constraints] == ["p_v_check"]
+    assert s.tables["public.m"].columns["id"].default is None and s.tables["public.m"].constraints == []

@@ -17,7 +17,8 @@ Conventions of the produced `Op`s (see `checks.model.Op`):
 
 Extra detail keys:
 
-- create_table: `as_select` (True for `create table ... as`), `partition_of`;
+- create_table: `as_select` (True for `create table ... as`), `partition_of` ("schema.parent"),
+  `like` (list of {table, position, defaults, constraints, identity, generated});
 - add_column: `constraints` (the column's inline constraints, as Constraint dicts);
 - alter_column_type: `type`, `using`; set_default: `default`;
 - add_constraint: the Constraint dict + `not_valid`;
@@ -86,9 +87,43 @@ DEFAULT_SCHEMA = "public"
 # --------------------------------------------------------------------------- helpers
 
 
+_CAST_SIMPLE_ARGS = (ast.A_Const, ast.ColumnRef, ast.FuncCall, ast.TypeCast, ast.ParamRef,
+                     ast.A_ArrayExpr, ast.SQLValueFunction)
+
+
+def _negative_const(n: Any) -> bool:
+    v = n.val if isinstance(n, ast.A_Const) else None
+    if isinstance(v, ast.Integer):
+        return v.ival < 0
+    if isinstance(v, ast.Float):
+        return str(v.fval).startswith("-")
+    return False
+
+
+class _Deparser(RawStream):
+    """pglast's RawStream, with casts printed the way PostgreSQL shows them
+    (`'pending'::public.order_status`, `nextval('seq'::regclass)`) instead of `CAST(x AS t)`."""
+
+    def print_node(self, node: Any, is_name: bool = False, is_symbol: bool = False) -> None:
+        if isinstance(node, ast.TypeCast) and node.typeName is not None and not (
+            _names(node.typeName.names) == ["pg_catalog", "bpchar"] and not node.typeName.typmods
+        ):
+            if isinstance(node.arg, _CAST_SIMPLE_ARGS) and not _negative_const(node.arg):
+                super().print_node(node.arg)
+            else:
+                self.write("(")
+                super().print_node(node.arg)
+                self.write(")")
+            self.write("::")
+            super().print_node(node.typeName)
+            return
+        super().print_node(node, is_name, is_symbol)
+
+
 def deparse(node: Any) -> str:
-    """SQL text of a parse-tree node (expression, type, query) as pglast prints it."""
-    return RawStream()(node)
+    """SQL text of a parse-tree node (expression, type, query), as pglast prints it but with
+    `x::type` casts."""
+    return _Deparser()(node)
 
 
 def line_of(text: str, offset: int) -> int:
@@ -394,11 +429,18 @@ def _dump(m: Any) -> dict[str, Any]:
 def _create_table(n: ast.CreateStmt, cx: _Ctx) -> list[Op]:
     schema, name = _rv(n.relation)
     table = Table(schema=schema, name=name)
+    like: list[dict[str, Any]] = []
     for el in n.tableElts or ():
         if isinstance(el, ast.ColumnDef):
             col, cons = _column(el)
             table.columns[col.name] = col
             table.constraints.extend(cons)
+        elif isinstance(el, ast.TableLikeClause):
+            s, t = _rv(el.relation)
+            opts = int(el.options or 0)
+            like.append({"table": f"{s}.{t}", "position": len(table.columns),
+                         "defaults": bool(opts & 8), "constraints": bool(opts & 4),
+                         "identity": bool(opts & 32), "generated": bool(opts & 16)})
     for el in n.tableElts or ():
         if isinstance(el, ast.Constraint):
             con = _constraint(el)
@@ -406,6 +448,8 @@ def _create_table(n: ast.CreateStmt, cx: _Ctx) -> list[Op]:
                 table.constraints.append(con)
                 apply_constraint_flags(table, con)
     detail = _dump(table)
+    if like:
+        detail["like"] = like
     if n.partbound is not None and n.inhRelations:
         s, p = _rv(n.inhRelations[0])
         detail["partition_of"] = f"{s}.{p}"

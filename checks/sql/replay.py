@@ -194,6 +194,7 @@ class _Replayer:
             return
         t = Table.model_validate(op.detail) if op.detail else Table(schema=self.schema_of(op), name=op.table or "")
         t.schema_, t.name = self.schema_of(op), op.table or t.name
+        self._copy_columns(op, t)
         for con in t.constraints:
             if con.name is None:
                 con.name = self._unique_con_name(t, con)
@@ -201,6 +202,45 @@ class _Replayer:
             self._resolve_fk(t, con)
             _apply_flags(t, con)
         self.s.tables[key] = t
+
+    def _copy_columns(self, op: Op, t: Table) -> None:
+        """Columns of `like other` clauses and of the parent of a partition."""
+        parent = op.detail.get("partition_of")
+        if parent:
+            src = self.s.tables.get(parent)
+            if src is None:
+                if parent.split(".")[0] not in EXTERNAL_SCHEMAS:
+                    self.warn(op, f"create table {t.qualified}: partitioned table {parent} does not exist")
+                return
+            t.columns = {k: c.model_copy() for k, c in src.columns.items()} | t.columns
+            return
+        likes = op.detail.get("like") or []
+        if not likes:
+            return
+        declared = list(t.columns.items())
+        out: dict[str, Column] = {}
+        pos = 0
+        for lk in likes:
+            while pos < lk.get("position", 0) and pos < len(declared):
+                out[declared[pos][0]] = declared[pos][1]
+                pos += 1
+            src = self.s.tables.get(lk["table"])
+            if src is None:
+                if lk["table"].split(".")[0] not in EXTERNAL_SCHEMAS:
+                    self.warn(op, f"create table {t.qualified}: table {lk['table']} of like does not exist")
+                continue
+            for k, c in src.columns.items():
+                out[k] = c.model_copy(update={
+                    "default": c.default if lk.get("defaults") else None,
+                    "identity": c.identity and bool(lk.get("identity")),
+                    "generated": c.generated and bool(lk.get("generated")),
+                    "primary_key": False, "unique": False, "references": None,
+                })
+            if lk.get("constraints"):
+                t.constraints.extend(c.model_copy() for c in src.constraints if c.kind in ("check", "not_null"))
+        for k, c in declared[pos:]:
+            out[k] = c
+        t.columns = out
 
     def _unique_con_name(self, t: Table, con: Constraint) -> str:
         base = default_constraint_name(t.name, con)
@@ -845,6 +885,14 @@ class _Replayer:
     def op_other(self, op: Op) -> None:
         if op.detail.get("object_kind") == "type" and op.name:
             self.other_types.add(f"{self.schema_of(op)}.{op.name}")
+        sub = op.detail.get("subcommand")
+        if sub in ("AddIdentity", "DropIdentity") and op.table and op.column:
+            t = self.s.tables.get(self.tkey(op))
+            c = t.columns.get(op.column) if t is not None else None
+            if c is not None:
+                c.identity = sub == "AddIdentity"
+                if c.identity:
+                    c.nullable = False
 
 
 def _grant_atoms(g: Grant) -> Iterator[tuple[str, str, str, str]]:
