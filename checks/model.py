@@ -294,6 +294,7 @@ class TableUsage(BaseModel):
     columns: list[str] = Field(default_factory=list)  # selected columns or insert/update keys
     symbol: str | None = None  # enclosing "Class.method" or function name
     filters: list[str] = Field(default_factory=list)  # columns in .eq/.order/... (for perf hints)
+    embedded_in: str | None = None  # parent table when this is a nested relation of a select: `orders(id)`
 
 
 class Route(BaseModel):
