@@ -56,9 +56,6 @@ SUPERUSER = "postgres"
 TEMPLATE_DB = "dlcm_template"
 DEFAULT_DB = "dlcm"
 
-# Schemas that belong to PostgreSQL itself; never part of a snapshot.
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
 _SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "fsync": "off",
@@ -78,7 +75,7 @@ class PostgresUnavailable(RuntimeError):
     """The PostgreSQL binaries (or a way to run them) are missing on this machine."""
 
 
-@dataclass
+@dataclass(eq=False)
 class PostgresError(Exception):
     """An SQL error reported by PostgreSQL through psql.
 
