@@ -499,3 +499,18 @@ def test_like_partition_and_identity():
         ("a", None, True, False), ("id", "1", False, False), ("v", None, True, False), ("extra", None, False, True)]
     assert [c.name for c in l.constraints] == ["p_v_check"]
     assert s.tables["public.m"].columns["id"].default is None and s.tables["public.m"].constraints == []
+
+
+def test_copy_schema_is_deep(before):
+    from checks.sql.replay import copy_schema
+
+    c = copy_schema(before)
+    assert c == before and c.model_dump(by_alias=True) == before.model_dump(by_alias=True)
+    c.tables["public.users"].columns["email"].type = "text"
+    c.tables["public.users"].constraints[0].columns.append("x")
+    c.enums["public.order_status"].values.append("x")
+    c.policies["public.profiles.Users can view own"].roles.append("anon")
+    assert before.tables["public.users"].columns["email"].type == "varchar(320)"
+    assert before.tables["public.users"].constraints[0].columns == ["id"]
+    assert "x" not in before.enums["public.order_status"].values
+    assert before.policies["public.profiles.Users can view own"].roles == ["authenticated"]

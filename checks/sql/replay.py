@@ -43,6 +43,7 @@ __all__ = [
     "diff_schemas",
     "default_constraint_name",
     "types_equal",
+    "copy_schema",
 ]
 
 EXTERNAL_SCHEMAS = frozenset({
@@ -137,9 +138,33 @@ def _ws(s: str | None) -> str | None:
 # --------------------------------------------------------------------------- replay
 
 
+def copy_schema(s: Schema) -> Schema:
+    """A deep copy of a schema (several times faster than `model_copy(deep=True)`)."""
+    return Schema.model_construct(
+        tables={
+            k: Table.model_construct(
+                schema_=t.schema_, name=t.name,
+                columns={n: c.model_copy() for n, c in t.columns.items()},
+                constraints=[c.model_copy(update={"columns": list(c.columns), "ref_columns": list(c.ref_columns)})
+                             for c in t.constraints],
+                rls_enabled=t.rls_enabled, rls_forced=t.rls_forced,
+            )
+            for k, t in s.tables.items()
+        },
+        indexes={k: i.model_copy(update={"columns": list(i.columns)}) for k, i in s.indexes.items()},
+        policies={k: p.model_copy(update={"roles": list(p.roles)}) for k, p in s.policies.items()},
+        functions={k: f.model_copy() for k, f in s.functions.items()},
+        enums={k: e.model_copy(update={"values": list(e.values)}) for k, e in s.enums.items()},
+        triggers={k: t.model_copy(update={"events": list(t.events)}) for k, t in s.triggers.items()},
+        views={k: v.model_copy() for k, v in s.views.items()},
+        grants=[g.model_copy(update={"privileges": list(g.privileges), "objects": list(g.objects),
+                                     "roles": list(g.roles)}) for g in s.grants],
+    )
+
+
 class _Replayer:
     def __init__(self, schema: Schema | None):
-        self.s = schema.model_copy(deep=True) if schema is not None else Schema()
+        self.s = copy_schema(schema) if schema is not None else Schema()
         self.file: str | None = None
         self.warnings: list[Diagnostic | str] = []
         self.other_types: set[str] = set()
