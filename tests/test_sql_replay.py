@@ -514,3 +514,23 @@ def test_copy_schema_is_deep(before):
     assert before.tables["public.users"].constraints[0].columns == ["id"]
     assert "x" not in before.enums["public.order_status"].values
     assert before.policies["public.profiles.Users can view own"].roles == ["authenticated"]
+
+
+def test_incremental_replayer_snapshot_and_fork():
+    from checks.sql.replay import Replayer
+
+    r = Replayer()
+    assert r.apply([mig("20240101000000_init.sql"), mig("20240102000000_orders.sql")]) == []
+    before = r.snapshot()
+    r.apply([mig("20240103000000_rename_things.sql")])
+    good, bad = r.fork(), r.fork()
+    good.apply([build_rollback(RB + "x.down.sql", (FIX / "20240103000000_rename_things.good.down.sql").read_text())])
+    w = bad.apply([build_rollback(RB + "x.down.sql", (FIX / "20240103000000_rename_things.bad.down.sql").read_text())])
+    assert [x.line for x in w] == [3]
+    assert diff_schemas(before, good.schema) == []
+    assert len(diff_schemas(before, bad.schema)) == 5
+    assert "public.orders" in r.schema.tables  # forks did not touch the main replayer
+    # state beyond the schema (types tracked by name only) survives across apply() and fork()
+    r.apply(ops("create type public.pair as (a int, b int);"))
+    f = r.fork()
+    assert f.apply(ops("drop type public.pair;")) == []

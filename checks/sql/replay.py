@@ -44,6 +44,7 @@ __all__ = [
     "default_constraint_name",
     "types_equal",
     "copy_schema",
+    "Replayer",
 ]
 
 EXTERNAL_SCHEMAS = frozenset({
@@ -162,9 +163,22 @@ def copy_schema(s: Schema) -> Schema:
     )
 
 
-class _Replayer:
-    def __init__(self, schema: Schema | None):
-        self.s = copy_schema(schema) if schema is not None else Schema()
+class Replayer:
+    """Incremental replay: `apply()` migrations one after the other on one schema (no copy per
+    migration), `snapshot()` when a copy is needed, `fork()` to try something (e.g. a rollback)
+    without touching this replayer's schema.
+
+        r = Replayer()
+        for m in migrations:
+            before = r.snapshot()
+            r.apply([m])
+            trial = r.fork()
+            trial.apply([rollback_of[m]])
+            diffs = diff_schemas(before, trial.schema)
+    """
+
+    def __init__(self, schema: Schema | None = None, *, copy: bool = True):
+        self.s = (copy_schema(schema) if copy else schema) if schema is not None else Schema()
         self.file: str | None = None
         self.warnings: list[Diagnostic | str] = []
         self.other_types: set[str] = set()
@@ -187,7 +201,31 @@ class _Replayer:
         self.s.grants = [Grant(privileges=[p], object_kind=k, objects=[o], roles=[r]) for p, k, o, r in self.grants]
         return self.s
 
-    def apply(self, op: Op) -> None:
+    @property
+    def schema(self) -> Schema:
+        """The current schema (live: do not mutate it; see `snapshot`)."""
+        return self.result()
+
+    def snapshot(self) -> Schema:
+        """A copy of the current schema."""
+        return copy_schema(self.result())
+
+    def fork(self) -> "Replayer":
+        """An independent replayer starting from the current state."""
+        r = Replayer(self.result())
+        r.other_types = set(self.other_types)
+        return r
+
+    def apply(self, items: Iterable[Op | Migration | Rollback]) -> list[Diagnostic | str]:
+        """Apply ops / migrations / rollbacks in order; returns the warnings of this call
+        (all warnings so far are in `.warnings`)."""
+        start = len(self.warnings)
+        for path, op in _iter_ops(items):
+            self.file = path
+            self.apply_op(op)
+        return self.warnings[start:]
+
+    def apply_op(self, op: Op) -> None:
         h = getattr(self, "op_" + op.kind, None)
         if h is None:
             return
@@ -971,10 +1009,8 @@ def replay_with_warnings(
     skipped and reported: as `Diagnostic(kind="replay-warning", file, line)` when the file is
     known (items given as migrations/rollbacks), else as a string `"line N: message"`.
     """
-    r = _Replayer(schema)
-    for path, op in _iter_ops(items):
-        r.file = path
-        r.apply(op)
+    r = Replayer(schema)
+    r.apply(items)
     return r.result(), r.warnings
 
 
