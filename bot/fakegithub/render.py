@@ -132,8 +132,12 @@ def installation(fg: "FakeGitHub", inst: Installation) -> dict:
     a = fg.apps[inst.app_id]
     acct = fg.user_obj(inst.account)
     api = _api(fg)
+    account = user(fg, inst.account)
+    # GET /app/installations describes the account as allOf [simple-user, enterprise]
+    account.update({"name": acct.name or acct.login, "slug": acct.login.lower(), "created_at": inst.created_at,
+                    "updated_at": inst.created_at, "description": None, "website_url": None})
     return {
-        "id": inst.id, "client_id": a.client_id, "account": user(fg, inst.account),
+        "id": inst.id, "client_id": a.client_id, "account": account,
         "repository_selection": inst.repository_selection,
         "access_tokens_url": f"{api}/app/installations/{inst.id}/access_tokens",
         "repositories_url": f"{api}/installation/repositories",
@@ -470,7 +474,7 @@ def team_full(fg, t: Team) -> dict:
     u = fg.user_obj(t.org)
     org_d = org(fg, t.org)
     org_d.update({
-        "name": t.org, "company": None, "blog": None, "location": None, "email": None,
+        "name": t.org, "company": "", "blog": "", "location": "", "email": f"{t.org}@users.noreply.github.com",
         "is_verified": False, "has_organization_projects": True, "has_repository_projects": True,
         "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
         "html_url": f"{fg.html_url}/{t.org}", "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",

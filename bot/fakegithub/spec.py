@@ -71,7 +71,36 @@ def _openapi_for(spec_dir: str):
 
     doc = copy.deepcopy(rest_document(spec_dir))
     doc["servers"] = list(doc.get("servers") or []) + [{"url": VALIDATION_BASE}]
+    _normalize_nullable(doc)
     return OpenAPI.from_dict(doc)
+
+
+def _normalize_nullable(node: Any) -> Any:
+    """Make GitHub's description mean what GitHub does, for openapi-core:
+
+    * ``nullable: true`` + ``enum`` without ``null`` (``check-run.conclusion``) accepts null;
+    * ``nullable: true`` next to ``oneOf``/``anyOf``/``allOf`` (``commit.author``) accepts null
+      (openapi-core applies ``nullable`` only together with ``type``);
+    * a ``discriminator`` over a ``oneOf`` that includes an array (``contents/{path}``) is
+      dropped (openapi-core crashes on it for array instances).
+    """
+    if isinstance(node, list):
+        for i, v in enumerate(node):
+            node[i] = _normalize_nullable(v)
+        return node
+    if not isinstance(node, dict):
+        return node
+    for k in list(node):
+        node[k] = _normalize_nullable(node[k])
+    if node.get("nullable") is True and isinstance(node.get("enum"), list) and None not in node["enum"]:
+        node["enum"] = node["enum"] + [None]
+    disc = node.get("discriminator")
+    if isinstance(disc, dict) and "array" in (disc.get("mapping") or {}):
+        node.pop("discriminator")
+    if node.get("nullable") is True and any(k in node for k in ("oneOf", "anyOf", "allOf")):
+        rest = {k: v for k, v in node.items() if k != "nullable"}
+        return {"anyOf": [{"enum": [None]}, rest]}
+    return node
 
 
 def openapi(spec_dir: str):
@@ -174,16 +203,31 @@ class _Response:
 
 def describe_error(exc: BaseException) -> str:
     """A readable message for an openapi-core validation error (with schema details)."""
-    parts = [f"{type(exc).__name__}: {exc}".rstrip(": ")]
+    head = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    parts = []
     seen = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         for se in getattr(e, "schema_errors", ()) or ():
-            loc = "/".join(str(p) for p in se.absolute_path)
-            parts.append(f"{loc or '<root>'}: {se.message}")
+            parts.extend(_schema_error_lines(se))
+        if not getattr(e, "schema_errors", None) and e is not exc and not parts:
+            head += f" ({type(e).__name__}: {_short(str(e))})"
         e = e.__cause__ or e.__context__
-    return "; ".join(dict.fromkeys(parts))
+    return "; ".join([_short(head)] + list(dict.fromkeys(parts))[:10])
+
+
+def _short(s: str, n: int = 300) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _schema_error_lines(se) -> list[str]:
+    loc = "/".join(str(p) for p in se.absolute_path) or "<root>"
+    # descend into anyOf/oneOf failures to the most specific message
+    if se.context:
+        best = sorted(se.context, key=lambda c: -len(list(c.absolute_path)))[:3]
+        return [f"{'/'.join(str(p) for p in c.absolute_path) or loc}: {_short(c.message, 200)}" for c in best]
+    return [f"{loc}: {_short(se.message, 200)}"]
 
 
 def validate_request(spec_dir, method, template, path_params, query, headers, body, content_type):

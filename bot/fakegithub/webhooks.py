@@ -105,13 +105,24 @@ def _push_commits(fg: "FakeGitHub", r: Repo, before: str, after: str) -> list[di
             "id": sha, "tree_id": ci.tree, "distinct": True, "message": ci.message.rstrip("\n"),
             "timestamp": ci.committer.iso.replace("Z", "+00:00"),
             "url": f"{fg.html_url}/{r.full_name}/commit/{sha}",
-            "author": {"name": ci.author.name, "email": ci.author.email, "username": None},
-            "committer": {"name": ci.committer.name, "email": ci.committer.email, "username": None},
+            "author": _git_person(fg, ci.author), "committer": _git_person(fg, ci.committer),
             "added": [f.filename for f in files if f.status == "added"],
             "removed": [f.filename for f in files if f.status == "removed"],
             "modified": [f.filename for f in files if f.status not in ("added", "removed")],
         })
     return out
+
+
+def _git_person(fg, p) -> dict:
+    d = {"name": p.name, "email": p.email}
+    login = render._login_for_email(fg, p.email)
+    if login is None and p.email.endswith("@users.noreply.github.com"):
+        cand = p.email.split("@", 1)[0].split("+", 1)[-1]
+        if cand.lower() in fg.users:
+            login = fg.users[cand.lower()].login
+    if login:
+        d["username"] = login
+    return d
 
 
 def _check_suite_for_webhook(fg, r: Repo, suite) -> dict:
