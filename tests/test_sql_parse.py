@@ -227,24 +227,26 @@ def test_alter_table_with_many_subcommands():
     )
     t = {"schema": "public", "table": "users"}
     x = {"table_if_exists": True}
+    # in the order PostgreSQL runs them: drops, type changes, added columns, constraints,
+    # column attributes, defaults, the rest
     assert ops == [
+        {"kind": "drop_column", **t, "column": "legacy", "if_exists": True, "cascade": True, "detail": x},
+        {"kind": "drop_not_null", **t, "column": "email", "detail": x},
+        {"kind": "drop_default", **t, "column": "status", "detail": x},
+        {"kind": "drop_constraint", **t, "name": "old_fk", "if_exists": True, "detail": x},
+        {"kind": "alter_column_type", **t, "column": "age", "detail": {"type": "bigint", "using": "age::bigint", **x}},
         {"kind": "add_column", **t, "column": "nickname", "if_not_exists": True,
          "detail": {**Column(name="nickname", type="varchar(20)", nullable=False, default="''",
                              references="public.nicks.name").model_dump(),
                     "constraints": [Constraint(kind="foreign_key", columns=["nickname"], ref_table="public.nicks",
                                                ref_columns=["name"]).model_dump()], **x}},
-        {"kind": "alter_column_type", **t, "column": "age", "detail": {"type": "bigint", "using": "age::bigint", **x}},
-        {"kind": "drop_column", **t, "column": "legacy", "if_exists": True, "cascade": True, "detail": x},
-        {"kind": "set_not_null", **t, "column": "email", "detail": x},
-        {"kind": "drop_not_null", **t, "column": "email", "detail": x},
-        {"kind": "set_default", **t, "column": "status", "detail": {"default": "'new'", **x}},
-        {"kind": "drop_default", **t, "column": "status", "detail": x},
         {"kind": "add_constraint", **t, "column": "age", "name": "users_age_check",
          "detail": {**Constraint(name="users_age_check", kind="check", columns=["age"], expr="age > 0").model_dump(),
                     "not_valid": True, **x}},
         {"kind": "add_constraint", **t, "column": "email",
          "detail": {**Constraint(kind="unique", columns=["email"]).model_dump(), "not_valid": False, **x}},
-        {"kind": "drop_constraint", **t, "name": "old_fk", "if_exists": True, "detail": x},
+        {"kind": "set_not_null", **t, "column": "email", "detail": x},
+        {"kind": "set_default", **t, "column": "status", "detail": {"default": "'new'", **x}},
         {"kind": "validate_constraint", **t, "name": "users_age_check", "detail": x},
         {"kind": "disable_rls", **t, "detail": x},
         {"kind": "no_force_rls", **t, "detail": x},
@@ -439,10 +441,16 @@ def test_parse_type_rejects(bad):
     assert parse_type(bad) is None
 
 
-def test_serial_is_kept_and_implies_not_null():
+def test_serial_is_kept_and_implies_not_null_and_a_sequence_default():
     col = ops_of("create table t (id serial primary key, n bigserial)")[0]["detail"]["columns"]
-    assert (col["id"]["type"], col["id"]["nullable"]) == ("serial", False)
+    assert (col["id"]["type"], col["id"]["nullable"], col["id"]["default"]) == (
+        "serial", False, "nextval('t_id_seq'::regclass)")
     assert (col["n"]["type"], col["n"]["nullable"]) == ("bigserial", False)
+    # names as PostgreSQL prints them
+    col = ops_of('create table s."Orders" ("Id" smallserial)')[0]["detail"]["columns"]
+    assert col["Id"]["default"] == """nextval('s."Orders_Id_seq"'::regclass)"""
+    add = ops_of("alter table t add column k serial")[0]["detail"]
+    assert (add["type"], add["default"]) == ("serial", "nextval('t_k_seq'::regclass)")
 
 
 # --------------------------------------------------------------------------- line numbers, CRLF, errors, empties

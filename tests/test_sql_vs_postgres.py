@@ -116,3 +116,18 @@ def test_example_repository_matches_the_real_catalog(pg_db):
         pg_db.apply_file(path)
         assert r.apply([build_migration(str(path), path.read_text())]) == []
     assert_same(pg_db.catalog_snapshot(schemas=["public"]), r.schema)
+
+
+@pytest.mark.postgres
+def test_kitchen_sink_matches_the_real_catalog(pg_db):
+    text = (FIX / "kitchen_sink.sql").read_text()
+    pg_db.apply_file(FIX / "kitchen_sink.sql", single_transaction=False)  # new enum values are used
+    r = Replayer()
+    warnings = r.apply([build_migration("supabase/migrations/20240201000000_kitchen_sink.sql", text)])
+    assert warnings == []
+    snap = pg_db.catalog_snapshot(schemas=["public"])
+    assert_same(snap, r.schema)
+    # views (materialized included) and the trigger on a partition
+    assert sorted(_unquote(k) for k in snap["views"]) == sorted(r.schema.views)
+    assert sorted(f"{_unquote(t)}.{n}" for t, v in snap["tables"].items() for n in v["triggers"]) == sorted(
+        r.schema.triggers)

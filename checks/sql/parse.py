@@ -150,6 +150,41 @@ def _rv(rv: ast.RangeVar | None) -> tuple[str, str]:
     return rv.schemaname or DEFAULT_SCHEMA, rv.relname
 
 
+NAMEDATALEN = 64
+
+
+def make_object_name(name1: str, name2: str | None, label: str) -> str:
+    """PostgreSQL's makeObjectName: `name1_name2_label`, shortened to fit in 63 bytes
+    (how it names unnamed constraints, indexes and serial sequences)."""
+    overhead = len(label) + 1 + (1 if name2 else 0)
+    avail = NAMEDATALEN - 1 - overhead
+    n1, n2 = len(name1.encode()), len((name2 or "").encode())
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    out = name1.encode()[:n1].decode(errors="ignore")
+    if name2:
+        out += "_" + name2.encode()[:n2].decode(errors="ignore")
+    return out + "_" + label
+
+
+def quote_ident(name: str) -> str:
+    """`name` as PostgreSQL prints an identifier: bare when it is a plain lower-case name."""
+    plain = bool(name) and not name[0].isdigit() and all(
+        c == "_" or (c.isascii() and (c.islower() or c.isdigit())) for c in name)
+    return name if plain else '"' + name.replace('"', '""') + '"'
+
+
+def serial_default(schema: str, table: str, column: str) -> str:
+    """The default PostgreSQL gives a serial column: `nextval('t_id_seq'::regclass)`."""
+    seq = quote_ident(make_object_name(table, column, "seq"))
+    if schema != DEFAULT_SCHEMA:
+        seq = f"{quote_ident(schema)}.{seq}"
+    return f"nextval('{seq}'::regclass)"
+
+
 # builtin type names as the parser gives them (pg_catalog-qualified or bare) → normalised form
 _TYPE_NAMES = {
     "int2": "smallint", "smallint": "smallint",
@@ -344,14 +379,19 @@ def _constraint(c: ast.Constraint, column: str | None = None) -> Constraint | No
     return con
 
 
-def _column(cd: ast.ColumnDef) -> tuple[Column, list[Constraint]]:
-    """A column definition and its inline constraints (PK/unique/FK/check)."""
+def _column(cd: ast.ColumnDef, schema: str = DEFAULT_SCHEMA, table: str = "") -> tuple[Column, list[Constraint]]:
+    """A column definition and its inline constraints (PK/unique/FK/check).
+
+    A serial column keeps its declared type (`serial`, `bigserial`) and gets the not null and
+    the `nextval(...)` default PostgreSQL gives it."""
     col = Column(name=cd.colname, type=normalize_type(cd.typeName) if cd.typeName else "")
     cons: list[Constraint] = []
     if cd.is_not_null:
         col.nullable = False
     if col.type in SERIAL_TYPES:
         col.nullable = False
+        if table:
+            col.default = serial_default(schema, table, cd.colname)
     if cd.raw_default is not None:
         col.default = deparse(cd.raw_default)
     for c in cd.constraints or ():
@@ -432,7 +472,7 @@ def _create_table(n: ast.CreateStmt, cx: _Ctx) -> list[Op]:
     like: list[dict[str, Any]] = []
     for el in n.tableElts or ():
         if isinstance(el, ast.ColumnDef):
-            col, cons = _column(el)
+            col, cons = _column(el, schema, name)
             table.columns[col.name] = col
             table.constraints.extend(cons)
         elif isinstance(el, ast.TableLikeClause):
@@ -489,7 +529,7 @@ def _alter_table(n: ast.AlterTableStmt, cx: _Ctx) -> list[Op]:
         st = cmd.subtype
         cascade = cmd.behavior == DropBehavior.DROP_CASCADE
         if st == AT.AT_AddColumn:
-            col, cons = _column(cmd.def_)
+            col, cons = _column(cmd.def_, schema, table)
             d = _dump(col)
             d["constraints"] = [_dump(c) for c in cons]
             ops.append(cx.op("add_column", **base, column=col.name, if_not_exists=bool(cmd.missing_ok), detail=d | extra))
@@ -528,7 +568,27 @@ def _alter_table(n: ast.AlterTableStmt, cx: _Ctx) -> list[Op]:
             if cmd.name:
                 d["column"] = cmd.name
             ops.append(cx.op("other", **base, column=cmd.name, detail=d | extra))
+    # PostgreSQL runs the sub-commands of one ALTER TABLE in passes (drops first, then type
+    # changes, added columns, constraints, column attributes, defaults, the rest): the ops are
+    # given in that order, which is what replaying them must follow.
+    if len(ops) > 1:
+        ops.sort(key=_at_pass)
     return ops
+
+
+_PASS_DROP, _PASS_ALTER_TYPE, _PASS_ADD_COL, _PASS_ADD_CONSTR, _PASS_COL_ATTRS, _PASS_OTHERCONSTR, _PASS_MISC = range(7)
+_AT_PASSES = {
+    "drop_column": _PASS_DROP, "drop_constraint": _PASS_DROP, "drop_default": _PASS_DROP,
+    "drop_not_null": _PASS_DROP, "alter_column_type": _PASS_ALTER_TYPE, "add_column": _PASS_ADD_COL,
+    "add_constraint": _PASS_ADD_CONSTR, "set_not_null": _PASS_COL_ATTRS, "set_default": _PASS_OTHERCONSTR,
+}
+_AT_OTHER_PASSES = {"DropIdentity": _PASS_DROP, "AddIdentity": _PASS_OTHERCONSTR}
+
+
+def _at_pass(op: Op) -> int:
+    if op.kind == "other":
+        return _AT_OTHER_PASSES.get(op.detail.get("subcommand", ""), _PASS_MISC)
+    return _AT_PASSES.get(op.kind, _PASS_MISC)
 
 
 def _rename(n: ast.RenameStmt, cx: _Ctx) -> list[Op]:

@@ -33,7 +33,7 @@ from ..model import (
     Trigger,
     View,
 )
-from .parse import apply_constraint_flags
+from .parse import apply_constraint_flags, make_object_name as _make_object_name
 
 __all__ = [
     "SchemaDifference",
@@ -52,8 +52,6 @@ EXTERNAL_SCHEMAS = frozenset({
     "pgsodium_masks", "vault", "supabase_functions", "supabase_migrations", "net", "cron",
     "pgbouncer", "pg_catalog", "information_schema", "_realtime", "_analytics",
 })
-
-NAMEDATALEN = 64
 
 _ALL_PRIVILEGES = {
     "table": ("select", "insert", "update", "delete", "truncate", "references", "trigger"),
@@ -78,23 +76,6 @@ class SchemaDifference(BaseModel):
 
 
 # --------------------------------------------------------------------------- naming
-
-
-def _make_object_name(name1: str, name2: str | None, label: str) -> str:
-    """PostgreSQL's makeObjectName: `name1_name2_label`, shortened to fit 63 bytes."""
-    overhead = len(label) + 1 + (1 if name2 else 0)
-    avail = NAMEDATALEN - 1 - overhead
-    n1, n2 = len(name1.encode()), len((name2 or "").encode())
-    while n1 + n2 > avail:
-        if n1 > n2:
-            n1 -= 1
-        else:
-            n2 -= 1
-    a = name1.encode()[:n1].decode(errors="ignore")
-    out = a
-    if name2:
-        out += "_" + name2.encode()[:n2].decode(errors="ignore")
-    return out + "_" + label
 
 
 def default_constraint_name(table: str, con: Constraint) -> str:
@@ -275,7 +256,8 @@ class Replayer:
                 if parent.split(".")[0] not in EXTERNAL_SCHEMAS:
                     self.warn(op, f"create table {t.qualified}: partitioned table {parent} does not exist")
                 return
-            t.columns = {k: c.model_copy() for k, c in src.columns.items()} | t.columns
+            # partitions get the parent's columns and defaults, not its identity
+            t.columns = {k: c.model_copy(update={"identity": False}) for k, c in src.columns.items()} | t.columns
             return
         likes = op.detail.get("like") or []
         if not likes:
