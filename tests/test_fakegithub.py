@@ -344,7 +344,7 @@ async def test_fault_injection_kinds(fake, session):
     fake.inject("GET", "/repos/{owner}/{repo}/issues", "primary_rate_limit", status=429, reset_in=0.2)
     async with get() as r:
         assert r.status == 429
-    await asyncio.sleep(1.05)
+    await asyncio.sleep(0.25)
 
     fake.inject("GET", "/repos/{owner}/{repo}/issues", "slow", delay=0.3)
     t0 = time.monotonic()
@@ -393,7 +393,7 @@ async def test_webhooks_are_signed_and_reference_the_fakes_repo(fake, receiver):
     assert receiver.events() == [
         ("push", None), ("check_suite", "requested"), ("pull_request", "opened"),
         ("push", None), ("check_suite", "requested"), ("pull_request", "synchronize"),
-        ("issues", "opened"), ("issues", "edited"), ("issue_comment", "created")]
+        ("issues", "opened"), ("issues", "labeled"), ("issues", "edited"), ("issue_comment", "created")]
     repo = fake.repo(REPO)
     inst = fake.installation_id(REPO)
     for headers, body in receiver.received:
@@ -413,11 +413,11 @@ async def test_webhooks_are_signed_and_reference_the_fakes_repo(fake, receiver):
     assert opened["sender"]["login"] == "alice" and opened["pull_request"]["user"]["login"] == "alice"
     sync = json.loads(receiver.received[5][1])
     assert (sync["before"], sync["after"], sync["pull_request"]["head"]["sha"]) == (sha, sha2, sha2)
-    edited = json.loads(receiver.received[7][1])
+    edited = json.loads(receiver.received[8][1])
     assert edited["issue"]["number"] == issue.number and edited["issue"]["body"].endswith("new-table")
     assert edited["changes"]["body"]["from"].endswith("add-field")
     assert [lb["name"] for lb in edited["issue"]["labels"]] == ["data-layer-change"]
-    comment = json.loads(receiver.received[8][1])
+    comment = json.loads(receiver.received[9][1])
     assert comment["comment"]["body"] == "/dlcm status" and comment["comment"]["user"]["login"] == "bob"
     assert "pull_request" not in comment["issue"]
     # URLs in payloads point back at the fake: an App can follow them
@@ -546,6 +546,11 @@ async def test_tour_of_endpoints_answers_valid_responses(fake, gh, keys):
     await gh.getitem(f"{R}/commits")
     await gh.getitem(f"{R}/commits/{sha}")
     await gh.getitem(f"{R}/contents/README.md")
+    assert await gh.getitem(f"{R}/contents/README.md", accept="application/vnd.github.raw") == "# shop\n"
+    diff = await gh.getitem(f"{R}/pulls/{pr.number}", accept="application/vnd.github.diff")
+    assert diff.startswith("diff --git a/supabase/migrations/20240102000000_x.sql")
+    await gh.post(f"{R}/releases", data={"tag_name": "v1.0.0", "target_commitish": "main"})
+    await gh.getitem(f"{R}/releases")
     put = await gh.put(f"{R}/contents/docs/CHANGES.md", data={
         "message": "docs", "content": base64.b64encode(b"# changes\n").decode(), "branch": "feature"})
     await gh.put(f"{R}/contents/docs/CHANGES.md", data={

@@ -13,7 +13,7 @@ from .git import EMPTY_TREE, NULL_SHA
 from .models import (
     Annotation, CheckRun, Deployment, DeploymentStatus, Label, Milestone, Reaction, Status, Team, now_iso,
 )
-from .server import ApiError, not_found, validation_failed
+from .server import ApiError, Raw, not_found, validation_failed
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import Ctx
@@ -219,9 +219,9 @@ def app_delivery(ctx):
 @route("POST", "/app/hook/deliveries/{delivery_id}/attempts")
 def app_redeliver(ctx):
     d = _find_delivery(ctx)
-    ctx.fg._pending.add(asyncio.ensure_future(ctx.fg.redeliver(d)))
-    for f in list(ctx.fg._pending):
-        f.add_done_callback(ctx.fg._pending.discard)
+    task = asyncio.ensure_future(ctx.fg.redeliver(d))
+    ctx.fg._pending.add(task)
+    task.add_done_callback(ctx.fg._pending.discard)
     return 202, {}
 
 
@@ -635,6 +635,8 @@ def get_blob(ctx):
     if r.git.object_type(sha) != "blob":
         raise not_found()
     data = r.git.read_blob(sha)
+    if ctx.media() == "raw":
+        return 200, Raw(data, "application/vnd.github.raw")
     return 200, {"sha": sha, "node_id": f"B_{sha[:16]}", "size": len(data),
                  "url": f"{ctx.fg.url}/repos/{r.full_name}/git/blobs/{sha}", "content": render.b64(data),
                  "encoding": "base64"}
@@ -778,6 +780,8 @@ def get_contents(ctx):
             items.append(render.content_entry(ctx.fg, r, p, c, ref))
         return 200, items
     content = r.git.read_blob(e.sha) if e.type == "blob" else None
+    if ctx.media() == "raw" and e.type == "blob":
+        return 200, Raw(content, "application/vnd.github.raw")
     if e.type == "blob" and e.mode == "120000":
         d = render.content_entry(ctx.fg, r, path, e, ref)
         d["target"] = content.decode("utf-8", "replace")
@@ -1041,6 +1045,10 @@ def create_issue(ctx):
             raise validation_failed(errors=[{"resource": "Issue", "field": "milestone", "code": "invalid"}])
         i.milestone = m
     emit(ctx, "issues", "opened", issue=i)
+    for n in i.labels:
+        emit(ctx, "issues", "labeled", issue=i, label=r.label(n))
+    for a in i.assignees:
+        emit(ctx, "issues", "assigned", issue=i, assignee=a)
     return 201, render.issue(fg, r, i)
 
 
@@ -1430,7 +1438,13 @@ def create_pull(ctx):
 
 @route("GET", R + "/pulls/{pull_number}")
 def get_pull(ctx):
-    return 200, render.pull(ctx.fg, ctx.repo, _pull(ctx))
+    p = _pull(ctx)
+    if ctx.media() in ("diff", "patch"):
+        r = ctx.repo
+        mb = r.git.merge_base(p.base_sha, p.head_sha) or p.base_sha
+        text = r.git.run("diff", "-M", "--no-color", mb, p.head_sha)
+        return 200, Raw(text, f"application/vnd.github.{ctx.media()}; charset=utf-8")
+    return 200, render.pull(ctx.fg, ctx.repo, p)
 
 
 @route("PATCH", R + "/pulls/{pull_number}")
@@ -1874,3 +1888,58 @@ def workflow_dispatch(ctx):
     ctx.repo.dispatches.append({"workflow_id": ctx.params["workflow_id"], "ref": ctx.json("ref"),
                                 "inputs": ctx.json("inputs"), "actor": ctx.actor})
     return 204, None
+
+
+# ======================================================================= releases, actions, hooks
+
+def _release_json(ctx, rel):
+    r = ctx.repo
+    api, html = ctx.fg.url, ctx.fg.html_url
+    u = f"{api}/repos/{r.full_name}/releases/{rel['id']}"
+    return {
+        "url": u, "html_url": f"{html}/{r.full_name}/releases/tag/{rel['tag_name']}", "assets_url": f"{u}/assets",
+        "upload_url": f"{api}/repos/{r.full_name}/releases/{rel['id']}/assets{{?name,label}}",
+        "tarball_url": f"{api}/repos/{r.full_name}/tarball/{rel['tag_name']}",
+        "zipball_url": f"{api}/repos/{r.full_name}/zipball/{rel['tag_name']}", "id": rel["id"],
+        "node_id": f"RE_{rel['id']}", "tag_name": rel["tag_name"], "target_commitish": rel["target_commitish"],
+        "name": rel["name"], "body": rel["body"], "draft": rel["draft"], "prerelease": rel["prerelease"],
+        "created_at": rel["created_at"], "published_at": None if rel["draft"] else rel["created_at"],
+        "author": render.user(ctx.fg, rel["author"]), "assets": [],
+    }
+
+
+@route("GET", R + "/releases")
+def list_releases(ctx):
+    return 200, [_release_json(ctx, rel) for rel in ctx.paginate(list(reversed(ctx.repo.releases)))]
+
+
+@route("POST", R + "/releases")
+def create_release(ctx):
+    r = ctx.repo
+    tag = ctx.json("tag_name")
+    if any(rel["tag_name"] == tag for rel in r.releases):
+        raise validation_failed(errors=[{"resource": "Release", "code": "already_exists", "field": "tag_name"}])
+    target = ctx.json("target_commitish") or r.default_branch
+    sha = _resolve_commit(ctx, target)
+    if r.git.ref_sha(f"refs/tags/{tag}") is None:
+        r.git.update_ref(f"refs/tags/{tag}", sha, NULL_SHA)
+    rel = {"id": ctx.fg._next_id(), "tag_name": tag, "target_commitish": target, "name": ctx.json("name") or tag,
+           "body": ctx.json("body"), "draft": bool(ctx.json("draft", False)),
+           "prerelease": bool(ctx.json("prerelease", False)), "created_at": now_iso(), "author": ctx.actor}
+    r.releases.append(rel)
+    return 201, _release_json(ctx, rel)
+
+
+@route("GET", R + "/actions/runs/{run_id}")
+def get_workflow_run(ctx):
+    raise not_found()  # the fake runs no workflows
+
+
+@route("DELETE", R + "/actions/runs/{run_id}")
+def delete_workflow_run(ctx):
+    raise not_found()
+
+
+@route("GET", R + "/hooks/{hook_id}/deliveries")
+def repo_hook_deliveries(ctx):
+    raise not_found()  # Apps receive webhooks through the App hook, repositories have none

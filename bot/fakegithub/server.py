@@ -85,6 +85,14 @@ def validation_failed(message: str = "Validation Failed", errors: list | None = 
 
 
 @dataclass
+class Raw:
+    """A non-JSON response body (``application/vnd.github.raw``, ``.diff``...)."""
+
+    data: bytes
+    content_type: str
+
+
+@dataclass
 class Identity:
     kind: str  # app | installation | user | anonymous
     app: App | None = None
@@ -174,6 +182,14 @@ class Ctx:
     def actor(self) -> str:
         return self.ident.actor or self.fg.default_user
 
+    def media(self) -> str | None:
+        """``raw``, ``diff``, ``patch``, ``html``, ``object`` from ``Accept: application/vnd.github.<x>``."""
+        acc = self.request.headers.get("Accept", "")
+        m = re.search(r"application/vnd\.github(?:\.v3)?\.?(raw|diff|patch|html|object|text)?", acc)
+        if m and m.group(1):
+            return m.group(1)
+        return None
+
 
 class FakeGitHub:
     """A fake GitHub REST API + webhook sender for a GitHub App, backed by real git repos.
@@ -194,7 +210,7 @@ class FakeGitHub:
                  require_auth: bool = True, host: str = "127.0.0.1", port: int = 0,
                  html_url: str = "https://github.com", spec_dir: str | os.PathLike | None = None,
                  default_user: str = "octocat", rate_limit: int = 5000, webhook_timeout: float = 10.0,
-                 base_dir: str | os.PathLike | None = None):
+                 base_dir: str | os.PathLike | None = None, validate_webhooks: bool = True):
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.send_webhooks = send_webhooks
@@ -205,6 +221,7 @@ class FakeGitHub:
         self.default_user = default_user
         self.rate_limit = rate_limit
         self.webhook_timeout = webhook_timeout
+        self.validate_webhooks = validate_webhooks
         found = Path(spec_dir) if spec_dir else specmod.find_spec_dir()
         self.spec_dir: str | None = str(found) if found and (Path(found) / "rest-api.openapi.json").is_file() else None
         if validate is None:
@@ -622,7 +639,11 @@ class FakeGitHub:
         for lb in labels:
             self.create_label(repo, lb)
             p.issue.labels.append(self.repo(repo).label(lb).name)
-        futs = self.emit("pull_request", "opened", r, user, pull=p) if webhook else []
+        futs = []
+        if webhook:
+            futs += self.emit("pull_request", "opened", r, user, pull=p)
+            for n in p.issue.labels:
+                futs += self.emit("pull_request", "labeled", r, user, pull=p, label=r.label(n))
         await self._await(futs)
         return p
 
@@ -695,7 +716,14 @@ class FakeGitHub:
         r = self.repo(repo)
         user = user or self.default_user
         i = self.new_issue(r, title, body, user, labels=labels, assignees=assignees)
-        await self._await(self.emit("issues", "opened", r, user, issue=i) if webhook else [])
+        futs = []
+        if webhook:  # like GitHub: opened, then one labeled/assigned per label/assignee set at creation
+            futs += self.emit("issues", "opened", r, user, issue=i)
+            for n in i.labels:
+                futs += self.emit("issues", "labeled", r, user, issue=i, label=r.label(n))
+            for a in i.assignees:
+                futs += self.emit("issues", "assigned", r, user, issue=i, assignee=a)
+        await self._await(futs)
         return i
 
     def new_issue(self, r: Repo, title: str, body: str | None, user: str, *, labels: Iterable[str] = (),
@@ -816,7 +844,8 @@ class FakeGitHub:
         for app, inst, url, secret in targets:
             payload = build_payload(self, event, action, repo=r, sender=sender, installation=inst, extra={},
                                     overrides=payload_overrides, example=example)
-            delivery, fut = self._enqueue(event, action, payload, app, inst, url, secret, r)
+            delivery, fut = self._enqueue(event, action, payload, app, inst, url, secret, r,
+                                          validate=not payload_overrides)
             futs.append(fut)
         await self._await(futs)
         return delivery
@@ -1049,10 +1078,8 @@ class FakeGitHub:
             futs.append(fut)
         return futs
 
-    def _emit_from_api(self, futs: list) -> None:
-        """Deliveries triggered by API calls run in the background (see wait_idle)."""
-
-    def _enqueue(self, event, action, payload, app, inst, url, secret, r) -> tuple[Delivery, asyncio.Future]:
+    def _enqueue(self, event, action, payload, app, inst, url, secret, r, *,
+                 validate: bool = True) -> tuple[Delivery, asyncio.Future]:
         from .webhooks import signed_headers
 
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
@@ -1063,7 +1090,19 @@ class FakeGitHub:
                      headers=headers, url=url, installation_id=inst.id if inst else None,
                      repository_id=r.id if r else None)
         self.deliveries.append(d)
-        loop = asyncio.get_event_loop()
+        if self.validate_webhooks and self.spec_dir and validate:
+            try:
+                errs = specmod.validate_webhook_payload(event, action, payload, self.spec_dir)
+            except LookupError:
+                errs = []
+            if errs:
+                self._violation("webhook", "POST", url or "<no webhook url>",
+                                f"{event}.{action} payload does not match webhooks.openapi.json: "
+                                + "; ".join(errs[:5]))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
         fut = loop.create_future()
         if not self.send_webhooks or url is None or self._queue is None:
             if self._queue is None and self.send_webhooks and url is not None:
@@ -1394,13 +1433,21 @@ class FakeGitHub:
             if e.violation:
                 self._violation(e.violation, method, request.path, e.message, template)
             return error(e.status, e.message, errors=e.errors, headers=e.headers)
-        except GitError as e:
-            log.exception("git failure")
-            return error(500, f"fake GitHub git failure: {e}")
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - a bug of the fake must fail the test, loudly
+            log.exception("fake GitHub handler crashed on %s %s", method, request.path)
+            self._violation("internal", method, request.path, f"the fake crashed: {type(e).__name__}: {e}",
+                            template)
+            return error(500, f"fake GitHub internal error: {type(e).__name__}: {e}", validate_response=False)
         status, rbody, *rest = result
         headers = dict(rest[0]) if rest else {}
         if ctx.link:
             headers["Link"] = ctx.link
+        if isinstance(rbody, Raw):
+            headers["Content-Type"] = rbody.content_type
+            return finish(status, None, headers, raw=rbody.data, content_type=rbody.content_type,
+                          validate_response=False)
         return finish(status, rbody, headers)
 
     def _check_response(self, method, template, params, status, data, ct, hdrs, path) -> None:
