@@ -380,6 +380,12 @@ def test_dml_schema_and_misc_statements():
     ]
 
 
+def test_create_schema_with_elements():
+    ops = ops_of("create schema billing create table invoices (id int) create view open as select 1;")
+    assert [(o["kind"], o.get("schema"), o.get("table") or o.get("name")) for o in ops] == [
+        ("create_schema", None, "billing"), ("create_table", "billing", "invoices"), ("create_view", "billing", "open")]
+
+
 def test_enum_and_trigger_details():
     ops = ops_of(
         "create type status as enum ();\n"

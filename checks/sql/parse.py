@@ -904,7 +904,11 @@ def _do(n: ast.DoStmt, cx: _Ctx) -> list[Op]:
 def _create_schema(n: ast.CreateSchemaStmt, cx: _Ctx) -> list[Op]:
     ops = [cx.op("create_schema", name=n.schemaname or (_role(n.authrole) if n.authrole else None),
                  if_not_exists=bool(n.if_not_exists))]
-    for el in n.schemaElts or ():  # `create schema x create table ...`
+    for el in n.schemaElts or ():  # `create schema x create table ...`: objects go in x
+        for attr in ("relation", "view", "sequence"):
+            rv = getattr(el, attr, None)
+            if isinstance(rv, ast.RangeVar) and not rv.schemaname and n.schemaname:
+                rv.schemaname = n.schemaname
         h = _HANDLERS.get(type(el))
         if h is not None:
             ops.extend(h(el, cx))
