@@ -78,6 +78,9 @@ class ChangeRequests(_Strict):
     title_prefix: str = "[DLCM-{n}]"
     breaking_approvals: int = 1
     notify_webhook: str | None = None
+    # a deployment to one of these environments starts the monitoring window
+    production_environments: list[str] = ["production", "prod"]
+    monitoring_window_hours: int = 24
 
 
 class Config(_Strict):
