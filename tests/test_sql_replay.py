@@ -534,3 +534,19 @@ def test_incremental_replayer_snapshot_and_fork():
     r.apply(ops("create type public.pair as (a int, b int);"))
     f = r.fork()
     assert f.apply(ops("drop type public.pair;")) == []
+
+
+def test_rename_column_rewrites_policies_checks_and_index_expressions():
+    s, w = run(
+        "create table t (id uuid primary key, owner uuid, note text check (char_length(note) < 10));\n"
+        "create index t_note_idx on t (lower(note)) where note is not null and t.owner is not null;\n"
+        "create policy p on t using (auth.uid() = owner) with check (t.owner = auth.uid() and noter is null);\n"
+        "alter table t rename column owner to owner_id;\n"
+        "alter table t rename column note to body;\n"
+    )
+    assert w == []
+    assert s.policies["public.t.p"].using == "auth.uid() = owner_id"
+    assert s.policies["public.t.p"].with_check == "t.owner_id = auth.uid() AND noter IS NULL"
+    assert s.tables["public.t"].constraints[1].expr == "char_length(body) < 10"
+    i = s.indexes["public.t_note_idx"]
+    assert (i.columns, i.where) == (["lower(body)"], "body IS NOT NULL AND t.owner_id IS NOT NULL")

@@ -331,6 +331,37 @@ class _ColumnRefs(Visitor):
             self.cols.append(f.sval)
 
 
+class _RenameColumn(Visitor):
+    def __init__(self, old: str, new: str, table: str | None):
+        self.old, self.new, self.table = old, new, table
+        self.changed = False
+
+    def visit_ColumnRef(self, parent: Any, node: ast.ColumnRef) -> None:
+        f = list(node.fields or ())
+        if not f or not isinstance(f[-1], ast.String) or f[-1].sval != self.old:
+            return
+        if len(f) == 1 or (len(f) >= 2 and isinstance(f[-2], ast.String) and f[-2].sval == self.table):
+            f[-1] = ast.String(sval=self.new)
+            node.fields = tuple(f)
+            self.changed = True
+
+
+def rename_column_in_expr(expr: str | None, old: str, new: str, table: str | None = None) -> str | None:
+    """A deparsed expression with column `old` renamed to `new` (as PostgreSQL shows policies,
+    checks and index expressions after `alter table ... rename column`). Unchanged when it does
+    not mention the column or cannot be parsed."""
+    if not expr or old not in expr:
+        return expr
+    try:
+        raws = pglast.parse_sql(f"select {expr}")
+        target = raws[0].stmt.targetList[0].val
+    except Exception:
+        return expr
+    v = _RenameColumn(old, new, table)
+    v(target)
+    return deparse(target) if v.changed else expr
+
+
 def expr_columns(node: Any) -> list[str]:
     """Distinct column names referenced by an expression, in order of appearance."""
     v = _ColumnRefs()

@@ -33,7 +33,7 @@ from ..model import (
     Trigger,
     View,
 )
-from .parse import apply_constraint_flags, make_object_name as _make_object_name
+from .parse import apply_constraint_flags, make_object_name as _make_object_name, rename_column_in_expr
 
 __all__ = [
     "SchemaDifference",
@@ -442,10 +442,17 @@ class Replayer:
             con.columns = [new if x == old else x for x in con.columns]
             if con.kind == "foreign_key" and con.ref_table == t.qualified:
                 con.ref_columns = [new if x == old else x for x in con.ref_columns]
+            if con.expr:
+                con.expr = rename_column_in_expr(con.expr, old, new, t.name)
         key = t.qualified
         for i in self.s.indexes.values():
             if i.table == key:
-                i.columns = [new if x == old else x for x in i.columns]
+                i.columns = [new if x == old else rename_column_in_expr(x, old, new, t.name) for x in i.columns]
+                i.where = rename_column_in_expr(i.where, old, new, t.name)
+        for p in self.s.policies.values():
+            if p.table == key:
+                p.using = rename_column_in_expr(p.using, old, new, t.name)
+                p.with_check = rename_column_in_expr(p.with_check, old, new, t.name)
         for ot in self.s.tables.values():
             for con in ot.constraints:
                 if con.kind == "foreign_key" and con.ref_table == key and ot is not t:
