@@ -603,3 +603,33 @@ async def test_merge_pull_request(fake, receiver):
     assert fake.pull_request(REPO, pr.number).merged
     closed = [json.loads(b) for h, b in receiver.received if h["X-GitHub-Event"] == "pull_request"][-1]
     assert closed["action"] == "closed" and closed["pull_request"]["merged"] is True
+
+
+async def test_error_responses_match_the_description(fake, gh):
+    """Errors GitHub documents (404/409/422...) come back in the documented shape, not as violations."""
+    R = f"/repos/{REPO}"
+    sha = await fake.push(REPO, "feature", {"a.txt": "a\n"})
+    pr = await fake.open_pull_request(REPO, "feature", title="A")
+    run = await gh.post(f"{R}/check-runs", data={"name": "dlcm/completeness", "head_sha": sha,
+                                                "conclusion": "failure", "output": {"title": "t", "summary": "s"}})
+    await gh.post(f"{R}/labels", data={"name": "dup"})
+    expected = [
+        (gh.getitem(f"{R}/issues/999"), 404),
+        (gh.getitem(f"{R}/contents/nope.txt"), 404),
+        (gh.getitem(f"{R}/git/trees/{'0' * 40}"), 404),
+        (gh.getitem("/repos/acme/nope"), 404),
+        (gh.post(f"{R}/labels", data={"name": "dup"}), 422),
+        (gh.post(f"{R}/git/refs", data={"ref": "refs/heads/feature", "sha": sha}), 422),
+        (gh.post(f"{R}/pulls/{pr.number}/reviews", data={"event": "REQUEST_CHANGES"}), 422),
+        (gh.post(f"{R}/pulls", data={"title": "again", "head": "feature", "base": "main"}), 422),
+        (gh.post(f"{R}/deployments", data={"ref": "feature", "environment": "prod"}), 409),
+        (gh.post(f"{R}/check-runs", data={"name": "x", "head_sha": "f" * 40}), 422),
+        (gh.getitem(f"{R}/branches/nope/protection"), 404),
+        (gh.put(f"{R}/contents/a.txt", data={"message": "m", "content": "eA==", "branch": "feature"}), 422),
+    ]
+    for coro, status in expected:
+        with pytest.raises(BadRequest) as err:
+            await coro
+        assert err.value.status_code == status, (err.value, status)
+    assert run["conclusion"] == "failure"
+    fake.assert_no_violations()

@@ -17,6 +17,7 @@ import string
 import tempfile
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -221,20 +222,21 @@ class FakeGitHub:
         self.default_user = default_user
         self.rate_limit = rate_limit
         self.webhook_timeout = webhook_timeout
-        self.validate_webhooks = validate_webhooks
+        self.validate_webhooks = validate_webhooks and _importable("jsonschema")
         found = Path(spec_dir) if spec_dir else specmod.find_spec_dir()
         self.spec_dir: str | None = str(found) if found and (Path(found) / "rest-api.openapi.json").is_file() else None
         if validate is None:
-            validate = self.spec_dir is not None
+            validate = self.spec_dir is not None and _importable("openapi_core")
             if not validate:
-                log.warning("GitHub's OpenAPI description not found (set %s): requests are not validated",
-                            specmod.SPEC_DIR_ENV)
+                log.warning("GitHub's OpenAPI description (set %s) or openapi-core not found: requests are "
+                            "not validated", specmod.SPEC_DIR_ENV)
         if validate and not self.spec_dir:
             raise FileNotFoundError(f"rest-api.openapi.json not found; set {specmod.SPEC_DIR_ENV}")
         self.validating = bool(validate)
 
         self._tmp = Path(tempfile.mkdtemp(prefix="fakegithub-", dir=base_dir))
         (self._tmp / "home").mkdir()
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._tmp), True)
         self.url: str | None = None
 
         # state
@@ -302,7 +304,7 @@ class FakeGitHub:
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._finalizer()
 
     async def __aenter__(self) -> "FakeGitHub":
         return await self.start()
@@ -1349,7 +1351,7 @@ class FakeGitHub:
         def error(status: int, message: str, *, errors=None, headers=None, validate_response=True, doc=DOCS):
             body = {"message": message, "documentation_url": doc, "status": str(status)}
             if errors is not None:
-                body["errors"] = errors
+                body["errors"] = self._shape_errors(method, template, status, errors)
             return finish(status, body, headers, validate_response=validate_response)
 
         # ---- parse body
@@ -1449,6 +1451,14 @@ class FakeGitHub:
             return finish(status, None, headers, raw=rbody.data, content_type=rbody.content_type,
                           validate_response=False)
         return finish(status, rbody, headers)
+
+    def _shape_errors(self, method, template, status, errors: list) -> list:
+        """``errors`` as strings or objects, whichever the endpoint documents."""
+        name = specmod.response_schema_name(self.spec_dir, method, template, status) \
+            if self.spec_dir and template else None
+        if name == "validation-error-simple":
+            return [e if isinstance(e, str) else (e.get("message") or e.get("code") or str(e)) for e in errors]
+        return [e if isinstance(e, dict) else {"code": "custom", "message": str(e)} for e in errors]
 
     def _check_response(self, method, template, params, status, data, ct, hdrs, path) -> None:
         documented = specmod.documented_statuses(self.spec_dir, method, template)
@@ -1644,6 +1654,12 @@ class FakeGitHub:
 
 
 # ---------------------------------------------------------------------- utilities
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def _rand(n: int) -> str:

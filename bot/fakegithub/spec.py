@@ -264,6 +264,21 @@ def documented_statuses(spec_dir: str, method: str, template: str) -> set[int]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def response_schema_name(spec_dir: str, method: str, template: str, status: int) -> str | None:
+    """Component name of the JSON schema documented for that response (or None)."""
+    op = operation(spec_dir, method, template) or {}
+    resp = (op.get("responses") or {}).get(str(status))
+    if not resp:
+        return None
+    doc = rest_document(spec_dir)
+    if "$ref" in resp:
+        resp = doc["components"]["responses"][resp["$ref"].rsplit("/", 1)[-1]]
+    schema = ((resp.get("content") or {}).get("application/json") or {}).get("schema") or {}
+    ref = schema.get("$ref")
+    return ref.rsplit("/", 1)[-1] if ref else None
+
+
 # --------------------------------------------------------------------------- schema filling
 
 
