@@ -571,8 +571,8 @@ def _comment_body(raw: str) -> str:
 # --------------------------------------------------------------------------- extraction
 
 
-def _start_byte(node) -> int:
-    return node.start_byte
+def _position(node) -> tuple[int, int]:
+    return node.start_byte, node.end_byte  # a chain's inner calls first
 
 
 def language_for(path: str) -> str:
@@ -585,7 +585,7 @@ def extract_file(path: str, source: bytes) -> FileFacts:
     tree = _PARSERS[kind].parse(source)
     caps = _CURSORS[kind].captures(tree.root_node)
     for nodes in caps.values():  # the cursor groups by capture name; keep document order within each
-        nodes.sort(key=_start_byte)
+        nodes.sort(key=_position)
     return _Extractor(path, tree.root_node, caps).run()
 
 
@@ -639,6 +639,8 @@ class _Extractor:
             self._lookup_type(node)
         self._strings()
         self._finish_routes()
+        f.types.sort(key=_by_line)
+        f.table_usage.sort(key=_by_line)
         if self.root.has_error:
             self._syntax_error()
         return f
@@ -1102,6 +1104,11 @@ class _Extractor:
         found = next(_error_nodes(self.root), None)
         if found is None:
             return
+        while not found.is_missing:  # an ERROR wrapping a whole statement: the innermost problem
+            inner = next(_error_nodes(found), None)
+            if inner is None:
+                break
+            found = inner
         if found.is_missing:
             msg = f"syntax error: missing `{found.type}`"
         else:
@@ -1359,31 +1366,33 @@ class _Extractor:
                 return None
             if self._creation(v):
                 return ("router", *self._ensure_router(v))
-            root = _root_ident(ctor)
-            return ("new", _text(ctor), self.lookup(root, v)[0] if root else "")
+            text = _dotted(ctor)
+            if text is None or text.split(".", 1)[0] in DENY_ROOTS:
+                return None
+            return ("new", text, self.lookup(text.split(".", 1)[0], v)[0])
         if t == "call_expression":
-            root_node, chain = _chain(v)
+            root_node, chain = self._chain(v)
             if self._creation(root_node):
                 return ("router", *self._ensure_router(root_node))
-            callee = v.child_by_field_name("function")
-            if callee is None or callee.type not in ("identifier", "member_expression"):
+            text = _dotted(v.child_by_field_name("function"))
+            if text is None or text.count(".") > 1:
                 return None
-            if callee.type == "member_expression" and callee.child_by_field_name("object").type not in (
-                    "identifier", "this", "member_expression"):
+            head = text.split(".", 1)[0]
+            if head in DENY_ROOTS:
                 return None
-            root = _root_ident(callee)
-            if callee.type == "member_expression" and _root_is_this(callee):
-                return ("call", _text(callee), self._enclosing_class(v))
-            return ("call", _text(callee), self.lookup(root, v)[0] if root else "")
+            if head == "this":
+                return ("call", text, self._enclosing_class(v))
+            return ("call", text, self.lookup(head, v)[0])
         if t == "identifier":
             return ("ident", _text(v), self.lookup(_text(v), v)[0])
         if t == "member_expression":
-            if _root_is_this(v):
-                return ("member", _text(v), self._enclosing_class(v))
-            root = _root_ident(v)
-            if root:
-                return ("member", _text(v), self.lookup(root, v)[0])
-            return None
+            text = _dotted(v)
+            if text is None:
+                return None
+            head = text.split(".", 1)[0]
+            if head == "this":
+                return ("member", text, self._enclosing_class(v))
+            return ("member", text, self.lookup(head, v)[0])
         if t == "object":
             return ("object", "", "")
         return None
@@ -1391,7 +1400,7 @@ class _Extractor:
     def _binding(self, name: str, scope: str, node, value, type_node) -> None:
         """Record a binding's value: router creation, instance, typed variable."""
         if value is not None:
-            root, chain = _chain(value)
+            root, chain = self._chain(value)
             if root is not None and self._creation(root):
                 self._ensure_router(root)
                 return
@@ -1452,7 +1461,7 @@ class _Extractor:
                                                     _satisfies_type(value), methods=tuple(methods), kind="object"))
         # `const api = app.basePath('/api')`: api is app under a prefix
         if v is not None and v.type == "call_expression":
-            root, chain = _chain(v)
+            root, chain = self._chain(v)
             if root is not None and root.type in ("identifier", "member_expression") and \
                     any(p == "basePath" for p, _c in chain):
                 recv = self._receiver(root)
@@ -1481,6 +1490,9 @@ class _Extractor:
         self._binding(f"this.{prop}", cls, node, _unwrap(node.child_by_field_name("right")), None)
 
     # ------------------------------------------------------------------ routers
+
+    def _chain(self, node):
+        return _chain(node, self._creation)
 
     def _creation(self, node) -> str | None:
         """Framework when `node` creates a router/app: new Hono(), express(), Router(), Fastify()."""
@@ -1597,7 +1609,7 @@ class _Extractor:
                         return fw
                 if kind == "var" and decl is not None:
                     v = _unwrap(decl.child_by_field_name("value"))
-                    r, _ch = _chain(v) if v is not None else (None, None)
+                    r, _ch = self._chain(v) if v is not None else (None, None)
                     fw = self._creation(r) if r is not None else None
                     if fw:
                         return fw
@@ -1617,7 +1629,7 @@ class _Extractor:
         return out
 
     def _route_call(self, call, prop: str, obj, args) -> None:
-        root, chain = _chain(obj)
+        root, chain = self._chain(obj)
         recv = self._receiver(root)
         if recv is None:
             return
@@ -1669,7 +1681,7 @@ class _Extractor:
         self._routerish.add((recv[1], recv[0]))
 
     def _fastify_route(self, call, obj, opts) -> None:
-        root, chain = _chain(obj)
+        root, chain = self._chain(obj)
         recv = self._receiver(root)
         if recv is None:
             return
@@ -1700,7 +1712,7 @@ class _Extractor:
         self._routerish.add((recv[1], recv[0]))
 
     def _mount(self, call, prop: str, obj, args) -> None:
-        root, chain = _chain(obj)
+        root, chain = self._chain(obj)
         recv = self._receiver(root)
         if recv is None:
             return
@@ -1769,7 +1781,7 @@ class _Extractor:
                 return "ident", names[0][0], self._fn_info(u)[2]
             return None
         if t == "call_expression":
-            root, chain = _chain(u)
+            root, chain = self._chain(u)
             if self._creation(root):
                 name, scope = self._ensure_router(root)
                 return "ident", name, scope
@@ -1815,11 +1827,12 @@ class _Extractor:
                 elif kind == "this":
                     parts = [root[5:]] + list(path)
                 elif kind == "call":
+                    if path[-1] in BUILTIN_METHODS:
+                        continue  # repo.find(x).then(...)
                     if len(path) < 2:
-                        head = root.rsplit(".", 1)[-1]
-                        if root.split(".", 1)[0] in hparams and head in ("get", "req", "json"):
-                            continue
-                        parts = [head] + list(path)
+                        if root.split(".", 1)[0] in hparams:
+                            continue  # res.status(201).json(...)
+                        parts = [root.rsplit(".", 1)[-1]] + list(path)
                     else:
                         parts = list(path)
                 else:
@@ -1903,27 +1916,21 @@ class _Extractor:
             path = path[1:]
             scope = self._enclosing_class(call)
         elif t == "call_expression":
-            inner = node.child_by_field_name("function")
-            if inner is None:
+            # getClient().x(), this.getClient().x(), Clients.create().x(): not longer chains
+            root = _dotted(node.child_by_field_name("function"))
+            if root is None or root.count(".") > 1:
                 return
-            if inner.type == "identifier":
-                root, kind = _text(inner), "call"
-                scope = self.lookup(root, inner)[0]
-            elif inner.type == "member_expression" and _root_is_this(inner):
-                root, kind = _text(inner), "call"
-                scope = self._enclosing_class(call)
-            elif inner.type == "member_expression" and _root_ident(inner):
-                root, kind = _text(inner), "call"
-                scope = self.lookup(_root_ident(inner), inner)[0]
-            else:
+            kind = "call"
+            head = root.split(".", 1)[0]
+            if head in DENY_ROOTS:
                 return
+            scope = self._enclosing_class(call) if head == "this" else self.lookup(head, node)[0]
         elif t == "new_expression":
-            ctor = node.child_by_field_name("constructor")
-            if ctor is None:
+            root = _dotted(node.child_by_field_name("constructor"))
+            if root is None or root.split(".", 1)[0] in DENY_ROOTS:
                 return
-            root, kind = _text(ctor), "new"
-            r = _root_ident(ctor)
-            scope = self.lookup(r, ctor)[0] if r else ""
+            kind = "new"
+            scope = self.lookup(root.split(".", 1)[0], node)[0]
         else:
             return
         line = _call_line(call)
@@ -2303,6 +2310,25 @@ def _hidden_member(m) -> bool:
     return n is not None and n.type == "private_property_identifier"
 
 
+def _by_line(x) -> int:
+    return x.line
+
+
+def _dotted(node) -> str | None:
+    """`a.b.c` / `this.a` as text without whitespace; None for anything else."""
+    parts: list[str] = []
+    while node is not None and node.type == "member_expression":
+        p = _prop_name(node.child_by_field_name("property"))
+        if p is None:
+            return None
+        parts.append(p)
+        node = node.child_by_field_name("object")
+    if node is None or node.type not in ("identifier", "this"):
+        return None
+    parts.append(_text(node))
+    return ".".join(reversed(parts))
+
+
 def _root_ident(node) -> str | None:
     while node is not None and node.type == "member_expression":
         node = node.child_by_field_name("object")
@@ -2317,11 +2343,16 @@ def _root_is_this(node) -> bool:
     return node is not None and node.type == "this"
 
 
-def _chain(node):
-    """Descend `a.x(...).y(...)` to its root: (root node, [(prop, call node), ...] from root outwards)."""
+def _chain(node, stop=None):
+    """Descend `a.x(...).y(...)` to its root: (root node, [(prop, call node), ...] from root outwards).
+
+    `stop(node)` ends the descent at a call that is a root itself (`express.Router()`).
+    """
     calls: list[tuple[str, object]] = []
     node = _unwrap(node)
     while node is not None and node.type == "call_expression":
+        if stop is not None and stop(node):
+            break
         f = node.child_by_field_name("function")
         if f is None or f.type != "member_expression":
             break

@@ -1070,10 +1070,14 @@ class _Linker:
                 ids.add(c.callee)
             for s in ff.paths:
                 ids.add(s)
-                if s.startswith("/"):
-                    np = normalise_path((("lit", s),)) if "${" not in s else None
-                    if np is not None:
-                        ids.add(np[0])
+                np = normalise_path(_rendered_pieces(s), client=True)
+                if np is not None:
+                    ids.add(np[0])
+                    # `/users/42`, `/users/<uuid>`: the concrete id of a `/users/{}` route
+                    segs = np[0].split("/")
+                    concrete = "/".join("{}" if _id_like(x) else x for x in segs)
+                    if concrete != np[0]:
+                        ids.add(concrete)
             for rt in ff.routes:
                 np = normalise_path(rt.path)
                 if np:
@@ -1084,6 +1088,30 @@ class _Linker:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _id_like(seg: str) -> bool:
+    if seg.isdigit():
+        return True
+    return len(seg) == 36 and seg.count("-") == 4 and all(c in "0123456789abcdefABCDEF-" for c in seg)
+
+
+def _rendered_pieces(s: str) -> Pieces:
+    """Pieces back from `pieces_text` output: `/users/${id}` -> lit, param."""
+    out: list = []
+    rest = s
+    while "${" in rest:
+        before, _, after = rest.partition("${")
+        expr, closed, tail = after.partition("}")
+        if not closed:
+            break
+        if before:
+            out.append(("lit", before))
+        out.append(("param", expr))
+        rest = tail
+    if rest:
+        out.append(("lit", rest))
+    return tuple(out)
 
 
 def _specs(ff: FileFacts):
