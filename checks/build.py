@@ -169,7 +169,7 @@ def build_model(source: Source, config: Config | None = None, cache: Cache | Non
         model.migrations, model.rollbacks = migrations, rollbacks
         from .sql.replay import replay_with_warnings
 
-        schema, warnings = replay_with_warnings(op for m in migrations for op in m.ops)
+        schema, warnings = replay_with_warnings(migrations)
         model.schema_ = schema
         for w in warnings:
             diags.append(w if isinstance(w, Diagnostic) else Diagnostic(file=mig_dir, line=1, kind="replay-warning", message=str(w)))
