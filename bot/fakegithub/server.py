@@ -832,20 +832,50 @@ class FakeGitHub:
                                     apps={c.app_id}))
 
     async def deliver(self, event: str, action: str | None = None, payload_overrides: dict | None = None, *,
-                      repo: str | None = None, sender: str | None = None, example: int = 0) -> Delivery:
+                      repo: str | None = None, sender: str | None = None, example: int = 0,
+                      pull: int | None = None, issue: int | None = None, comment: int | None = None,
+                      check_run: int | None = None, check_suite: int | None = None,
+                      label: str | None = None) -> Delivery:
         """Send any webhook built from GitHub's example ``<event>.<action>.json``, rewritten
-        to ``repo`` (default: the first repository), then deep-merged with ``payload_overrides``.
-        Ignores the App's event subscription."""
-        from .webhooks import build_payload
+        to ``repo`` (default: the first repository): repository/organization/installation/
+        sender, and the entities named by ``pull``/``issue``/``comment``/``check_run``/
+        ``check_suite``/``label`` taken from the fake's state (without them, the example's own
+        entity is kept with its repository, refs and shas pointed at ``repo``'s default
+        branch). Then ``payload_overrides`` is deep-merged in. Ignores event subscriptions.
+        """
+        from .webhooks import build_payload, retarget_example
 
         r = self.repo(repo) if repo else next(iter(self.repos.values()), None)
         sender = sender or self.default_user
+        extra: dict = {}
+        if r is not None:
+            if pull is not None:
+                extra["pull"] = r.pulls[pull]
+            if issue is not None:
+                i = r.issues[issue]
+                extra["issue"] = i
+            if comment is not None:
+                c = r.comments[comment]
+                extra["comment"] = c
+                extra.setdefault("issue", r.issues[c.issue_number])
+            if check_run is not None:
+                extra["check_run"] = r.check_runs[check_run]
+            if check_suite is not None:
+                extra["check_suite"] = r.check_suites[check_suite]
+            if label is not None:
+                extra["label"] = self.create_label(r.full_name, label)
         targets = self._webhook_targets(r, event, subscribed_only=False)
         delivery = None
         futs = []
         for app, inst, url, secret in targets:
-            payload = build_payload(self, event, action, repo=r, sender=sender, installation=inst, extra={},
-                                    overrides=payload_overrides, example=example)
+            payload = build_payload(self, event, action, repo=r, sender=sender, installation=inst, extra=extra,
+                                    example=example)
+            if r is not None:
+                payload = retarget_example(self, r, payload, keep=set(extra))
+            if payload_overrides:
+                from .webhooks import deep_merge
+
+                payload = deep_merge(payload, payload_overrides)
             delivery, fut = self._enqueue(event, action, payload, app, inst, url, secret, r,
                                           validate=not payload_overrides)
             futs.append(fut)

@@ -159,6 +159,21 @@ def build_payload(fg: "FakeGitHub", event: str, action: str | None, *, repo: Rep
         else:
             payload["installation"] = {"id": installation.id, "node_id": node_id("Installation", installation.id)}
     payload["sender"] = render.user(fg, sender)
+    if event in ("installation", "installation_repositories") and installation is not None:
+        mini = [{"id": x.id, "node_id": x.node_id, "name": x.name, "full_name": x.full_name, "private": x.private}
+                for x in fg.repos.values() if fg._inst_has_repo(installation, x)]
+        payload.pop("repository", None)
+        payload.pop("organization", None)
+        if fg.user_obj(installation.account).type == "Organization":
+            payload["organization"] = render.org(fg, installation.account)
+        if event == "installation":
+            payload["repositories"] = mini
+            payload["requester"] = None
+        else:
+            payload["repository_selection"] = installation.repository_selection
+            payload["repositories_added"] = [m for m in mini if repo is None or m["id"] == repo.id]
+            payload["repositories_removed"] = []
+            payload["requester"] = None
 
     extra = dict(extra)
     r = repo
@@ -220,4 +235,44 @@ def build_payload(fg: "FakeGitHub", event: str, action: str | None, *, repo: Rep
             payload = filler.fill(schema, payload)
     if overrides:
         payload = deep_merge(payload, overrides)
+    return payload
+
+
+_ENTITY_KEYS = {"pull": "pull_request", "issue": "issue", "comment": "comment", "check_run": "check_run",
+                "check_suite": "check_suite", "label": "label"}
+
+
+def retarget_example(fg: "FakeGitHub", r: Repo, payload: dict, keep: set[str]) -> dict:
+    """Point the example entities that were not replaced by state at ``r``: nested
+    repositories become ``r``, PR head/base refs and check shas become its default branch."""
+    replaced = {_ENTITY_KEYS[k] for k in keep if k in _ENTITY_KEYS}
+    tip = r.git.ref_sha(f"refs/heads/{r.default_branch}") or NULL_SHA
+    repo_json = render.repo(fg, r)
+
+    def walk(node, top=None):
+        if isinstance(node, dict):
+            for k, v in list(node.items()):
+                if k in ("repo", "repository", "head_repository") and isinstance(v, dict) and "full_name" in v:
+                    node[k] = copy.deepcopy(repo_json)
+                else:
+                    walk(v, top)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, top)
+
+    for key, value in payload.items():
+        if key in replaced or key in ("repository", "sender", "installation", "organization"):
+            continue
+        walk(value)
+        if key == "pull_request" and isinstance(value, dict):
+            for side in ("head", "base"):
+                part = value.get(side)
+                if isinstance(part, dict):
+                    part["ref"] = r.default_branch
+                    part["sha"] = tip
+                    part["label"] = f"{r.owner}:{r.default_branch}"
+        if key in ("check_run", "check_suite") and isinstance(value, dict):
+            value["head_sha"] = tip
+            if isinstance(value.get("check_suite"), dict):
+                value["check_suite"]["head_sha"] = tip
     return payload
