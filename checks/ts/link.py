@@ -473,8 +473,12 @@ class _Linker:
                 if td.name.endswith(suffix) and td.name != suffix and td.name not in ifaces and self.is_repo(path) \
                         and path not in self.test_files:
                     ifaces[td.name] = (path, td)
+        # a base interface other repositories extend (`BaseRepository<T>`) is not a repository itself
+        bases = {b for _p, td in ifaces.values() for b in td.extends}
         repos: dict[str, RepositoryInterface] = {}
         for name, (path, td) in ifaces.items():
+            if name in bases:
+                continue
             methods = list(td.methods)
             seen = {m.name for m in methods}
             stack, visited = list(td.extends), {name}
