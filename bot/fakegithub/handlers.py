@@ -293,7 +293,7 @@ def _apply_check_input(ctx, c: CheckRun, creating: bool) -> bool:
         raise validation_failed("Invalid request.\n\n`completed_at` requires `conclusion`.", violation="request")
     if c.status == "completed" and not c.completed_at:
         c.completed_at = now_iso()
-    if c.status in ("in_progress", "completed") and not c.started_at:
+    if not c.started_at:  # GitHub stamps started_at at creation, whatever the status
         c.started_at = now_iso()
     out = b.get("output")
     if out:

@@ -21,13 +21,13 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import ClientSession, ClientTimeout, web
 from multidict import MultiDict
 
-from . import render, spec as specmod
-from .git import NULL_SHA, GitError, GitRepo
+from . import spec as specmod
+from .git import NULL_SHA, GitRepo
 from .models import (
     PERMISSION_ORDER, App, Call, CheckRun, CheckSuite, Comment, Delivery, Fault, Installation, Issue, Label,
     PullRequest, Reaction, Repo, Team, Token, User, Violation, now_iso,
