@@ -95,12 +95,11 @@ async def session():
 
 
 @pytest.fixture
-async def gh(fake, session):
+async def gh(fake, session, keys):
     """gidgethub authenticated as the App's installation (through the real JWT exchange)."""
     app_gh = GitHubAPI(session, "dlcm-tests", base_url=fake.url)
     token = await apps.get_installation_access_token(
-        app_gh, installation_id=str(fake.installation_id(REPO)), app_id=str(APP_ID), private_key=fake.app.private_key_pem
-        or generate_rsa_keypair()[0])
+        app_gh, installation_id=str(fake.installation_id(REPO)), app_id=str(APP_ID), private_key=keys[0])
     return GitHubAPI(session, "dlcm-tests", oauth_token=token["token"], base_url=fake.url)
 
 
