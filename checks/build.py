@@ -68,8 +68,8 @@ def load_cache(cache_dir: str, label: str) -> tuple[Cache, dict]:
     return Cache(), {}
 
 
-def save_cache(cache_dir: str, label: str, cache: Cache, stat: dict | None = None) -> None:
-    if not cache.dirty and not stat:
+def save_cache(cache_dir: str, label: str, cache: Cache, stat: dict | None = None, stat_dirty: bool = True) -> None:
+    if not cache.dirty and not stat_dirty:
         return
     os.makedirs(cache_dir, exist_ok=True)
     target = _cache_file(cache_dir, label)
@@ -226,7 +226,8 @@ def build_from_path(path: str, ref: str | None = None, use_cache: bool = True,
             del cache.entries[k]
         cache.dirty = cache.dirty or bool(stale)
         try:
-            save_cache(cache_dir, source.label, cache, getattr(source, "stat_cache", None))
+            save_cache(cache_dir, source.label, cache, getattr(source, "stat_cache", None),
+                       getattr(source, "stat_dirty", True))
         except OSError:
             pass  # a read-only home is not an error
     return model, config

@@ -65,6 +65,7 @@ class DirSource:
             raise SourceError(f"{self.root}: not a directory")
         self.label = self.root
         self._files: list[str] | None = None
+        self.stat_dirty = False
 
     def files(self) -> list[str]:
         if self._files is None:
@@ -90,6 +91,7 @@ class DirSource:
             return hit[2]
         sha = blob_sha(self.read_bytes(path))
         self.stat_cache[path] = (st.st_mtime_ns, st.st_size, sha)
+        self.stat_dirty = True
         return sha
 
     def read_bytes(self, path: str) -> bytes:

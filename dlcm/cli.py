@@ -72,7 +72,7 @@ def build_check(path: str, base: str | None, no_cache: bool = False):
             base_model.ref = base
         if not no_cache:
             try:
-                save_cache(cache_dir, head_src.label, cache, head_src.stat_cache)
+                save_cache(cache_dir, head_src.label, cache, head_src.stat_cache, head_src.stat_dirty)
             except OSError:
                 pass
         return head, base_model, config, head_src
