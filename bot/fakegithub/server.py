@@ -611,6 +611,15 @@ class FakeGitHub:
         g.update_ref(f"refs/heads/{branch}", sha, before or NULL_SHA)
         return before, sha
 
+    def commit(self, repo: str, branch: str, files: dict[str, str | bytes | None], *,
+               message: str = "Update files", base: str | None = None, author: str | None = None) -> str:
+        """Synchronous :meth:`push` without any webhook (fixture setup). Returns the sha."""
+        r = self.repo(repo)
+        before, after = self.commit_files(r, branch, files, message=message, base=base, author=author)
+        self._after_ref_update(r, f"refs/heads/{branch}", before, after, author or self.default_user,
+                               webhook=False)
+        return after
+
     # ================================================================== helpers that send webhooks
     async def push(self, repo: str, branch: str, files: dict[str, str | bytes | None], *,
                    message: str = "Update files", base: str | None = None, author: str | None = None,
