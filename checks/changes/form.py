@@ -54,7 +54,7 @@ FIELDS: tuple[FormField, ...] = (
     FormField("endpoints", "Endpoint(s)", ("endpoints", "endpoint", "api endpoint(s)", "api endpoints", "routes", "route")),
     FormField("components", "Affected components", ("components", "component", "affected component(s)", "affected component")),
     FormField("breaking", "Breaking change", ("breaking", "is it breaking", "breaking?", "is this a breaking change")),
-    FormField("motivation", "Motivation", ("why", "reason", "rationale", "background"), free_text=True),
+    FormField("motivation", "Motivation", ("why", "reason", "rationale"), free_text=True),
     FormField("rollback_plan", "Rollback plan", ("rollback", "rollback strategy", "how to roll back"), free_text=True),
     FormField("target_date", "Target date", ("date", "due date", "deadline", "target")),
     FormField("options", "Options", ("checklist", "flags")),
@@ -277,6 +277,7 @@ _PARAM_SEG = re.compile(r"^(?::[A-Za-z_][\w]*\??|\{[^/{}]*\}|\$\{[^}]*\}|<[^/<>]
 def normalize_path(path: str) -> str:
     """`/users/:id`, `/users/{id}`, `` /users/${id} `` → `/users/{}` (query, trailing slash dropped)."""
     p = path.strip().strip("`'\"")
+    p = re.sub(r"(:[A-Za-z_]\w*)\?(?=/|$)", r"\1", p)  # optional params (`:id?`) before the query is cut
     p = re.split(r"[?#]", p, maxsplit=1)[0]
     segs = [s for s in p.split("/") if s]
     out = []
@@ -369,7 +370,7 @@ def parse_column_line(text: str, line: int = 1) -> tuple[list[ColumnSpec], str |
     """One line of the columns field → specs (a line may hold several `a text, b int`), or an error."""
     raw = text.strip().strip("`").strip()
     raw = re.sub(r"\s+--\s.*$", "", raw).rstrip(",;").strip()  # trailing SQL comment / separator
-    if not raw:
+    if not raw or raw.startswith("--"):  # empty, or an SQL comment line
         return [], None
     hint = ("write `name type [null|not null] [default X]`, e.g. `phone text null` "
             "(or just `name` to remove, `old -> new` to rename)")
@@ -424,15 +425,17 @@ def _parse_change_type(text: str | None) -> str | None:
 def _parse_breaking(text: str | None) -> str | None:
     if not text:
         return None
-    w = re.sub(r"[^a-z' ]", " ", text.strip().splitlines()[0].lower()).split()
-    if not w:
+    line = " ".join(re.sub(r"[^a-z' ]", " ", text.strip().splitlines()[0].lower()).split())
+    if not line:
         return None
-    if w[0] in ("yes", "y", "true", "breaking"):
-        return "yes"
-    if w[0] in ("no", "n", "false", "non", "not"):
-        return "no"
-    if w[0] in ("unsure", "maybe", "unknown", "don't", "dont", "not sure", "perhaps", "possibly"):
+    if line.startswith(("unsure", "not sure", "maybe", "unknown", "don't know", "dont know", "perhaps", "possibly",
+                        "i don't know", "not certain", "uncertain")):
         return "unsure"
+    w = line.split()[0]
+    if w in ("yes", "y", "true", "breaking"):
+        return "yes"
+    if w in ("no", "n", "false", "non", "not", "none"):
+        return "no"
     return None
 
 

@@ -302,7 +302,7 @@ class _V:
     def add_column(self, spec, nc, table, existing, where, new_table) -> None:
         if existing is not None:
             self.err("columns", f"{where} already exists ({existing.type}, "
-                                f"{'null' if existing.nullable else 'not null'}): choose `modify-field` to change "
+                                f"{'nullable' if existing.nullable else 'not null'}): choose `modify-field` to change "
                                 "it, or pick another name")
             return
         if spec.new_name:
@@ -316,8 +316,6 @@ class _V:
                                  "set it fails, and the migration fails on a table with rows")
             self.warn("columns", f"{where} is NOT NULL without a default: add a default, or add it nullable, "
                                  "backfill, then set NOT NULL in a later migration (expand/contract)")
-        elif not new_table and spec.nullable is False:
-            self.risk.append(("medium", f"{where} is NOT NULL: the migration rewrites or checks every row"))
         if not new_table and spec.unique:
             self.risk.append(("medium", f"{where} is UNIQUE: existing rows must not collide"))
 
