@@ -127,6 +127,8 @@ def _sql_only_model(root: str) -> RepoModel:
 
 @functools.lru_cache(maxsize=None)
 def _example() -> RepoModel:
+    if os.environ.get("DLCM_TEST_SQL_ONLY"):
+        return _sql_only_model(EXAMPLE)
     try:
         from checks.build import build_model
 
