@@ -27,7 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import Settings
 
-EXAMPLES = Path("/work/shared/github/webhooks/examples")
+from bot.fakegithub.spec import find_spec_dir  # noqa: E402
+
+EXAMPLES = find_spec_dir() / "webhooks" / "examples"
 SECRET = "It's a Secret to Everybody"
 APP_ID = 4242
 APP_SLUG = "dlcm"

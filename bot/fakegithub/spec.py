@@ -44,7 +44,9 @@ def find_spec_dir() -> Path | None:
             for cand in (d / "shared" / "github", d / "github"):
                 if (cand / "rest-api.openapi.json").is_file():
                     return cand
-    return None
+    # a copy of the same published descriptions ships with the package (fresh clones, CI, the demo)
+    vendored = Path(__file__).resolve().parent / "github"
+    return vendored if (vendored / "rest-api.openapi.json").is_file() else None
 
 
 @functools.lru_cache(maxsize=None)
