@@ -1,21 +1,36 @@
 """DLCM102/DLCM103: a new migration older than the newest on base, or sharing a version."""
 
+from __future__ import annotations
+
+import posixpath
+
 from ..findings import CheckContext, Rule
+from .dlcm101_migration_name import next_version
+
+
+def _rename(ctx: CheckContext, m) -> str:
+    want = f"{next_version(ctx)}_{m.name}"
+    text = f"`{want}.sql`"
+    if m.rollback:
+        text += f" (and its rollback to `{want}{ctx.config.paths.rollback_suffix}`)"
+    return text
 
 
 def check_order(ctx: CheckContext):
     if ctx.base is None:
         return
-    base_versions = [m.version for m in ctx.base.migrations if m.version]
+    base_versions = {m.version for m in ctx.base.migrations if m.version}
     if not base_versions:
         return
     newest = max(base_versions)
+    newest_path = next(m.path for m in ctx.base.migrations if m.version == newest)
     for m in ctx.new_migrations():
-        if m.version and m.version < newest:
+        # a version already on base is DLCM103's (same fix, one finding)
+        if m.version and m.version < newest and m.version not in base_versions:
             yield ORDER.finding(
-                f"Migration {m.version} is older than {newest}, the newest migration already on the base branch; "
-                f"databases that already ran {newest} will never apply it in order. Give it a new timestamp later "
-                f"than {newest} (rename the file and its rollback).",
+                f"Migration {m.version} is older than `{posixpath.basename(newest_path)}`, the newest migration "
+                f"on the base branch: databases that already applied that one will not apply this one in order "
+                f"(`supabase db push` refuses it or needs `--include-all`). Rename it to {_rename(ctx, m)}.",
                 m.path, 1, key=m.path)
 
 
@@ -24,8 +39,7 @@ def check_duplicate(ctx: CheckContext):
     for m in (ctx.base.migrations if ctx.base else []):
         if m.version:
             seen.setdefault(m.version, m.path)
-    new = ctx.new_migrations()
-    new_paths = {m.path for m in new}
+    new_paths = {m.path for m in ctx.new_migrations()}
     for m in ctx.head.migrations:
         if not m.version:
             continue
@@ -34,8 +48,8 @@ def check_duplicate(ctx: CheckContext):
             seen[m.version] = m.path
         elif m.path in new_paths and other != m.path:
             yield DUPLICATE.finding(
-                f"Migration version {m.version} is also used by `{other}`; Supabase records applied migrations by "
-                f"version, so one of them would be skipped. Give this one a new, later timestamp.",
+                f"Migration version {m.version} is also used by `{other}`: Supabase records applied migrations by "
+                f"version, so one of the two is never applied. Rename this one to {_rename(ctx, m)}.",
                 m.path, 1, key=m.path)
 
 
