@@ -34,7 +34,7 @@ __all__ = [
     "CheckFailed", "PrMerged", "DeploymentSucceeded", "MonitoringWindowPassed", "RollbackEvent", "WorkflowEvent",
     "UpdateStatusComment", "Reply", "React", "AddLabels", "RemoveLabels", "Assign", "SetTitle", "Notify", "Webhook",
     "Validate", "Schedule", "CloseIssue", "Effect", "Transition", "Refusal", "apply", "event_key", "next_step",
-    "validation_event", "STATUS_MARKER", "COMMANDS",
+    "validation_event", "STATUS_MARKER", "COMMANDS", "mermaid",
 ]
 
 State = Literal["proposed", "needs-info", "approved", "in-progress", "validated", "deployed", "monitoring", "done",
@@ -939,3 +939,17 @@ def apply(state: CRState, event: WorkflowEvent) -> Transition | Refusal:
     if isinstance(event, Command):
         return run.command(event)
     return getattr(run, event.kind)(event)
+
+
+def mermaid() -> str:
+    """The transition table as a Mermaid state diagram (for the README; generated, never hand-written)."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for (frm, key), tos in TRANSITIONS.items():
+        for to in tos:
+            if to != frm:
+                edges.setdefault((frm, to), []).append(key)
+    lines = ["stateDiagram-v2", "    [*] --> proposed: opened"]
+    for (frm, to), keys in edges.items():
+        lines.append(f"    {frm.replace('-', '_')} --> {to.replace('-', '_')}: {', '.join(sorted(set(keys)))}")
+    lines += ["    done --> [*]", "    cancelled --> [*]"]
+    return "\n".join(lines) + "\n"
