@@ -604,6 +604,10 @@ class _Extractor:
         self._routerish: set[tuple[str, str]] = set()
         self._router_keys: set[tuple[str, str]] = set()
         self._returns: dict[int, list] = {}
+        self._lookups: dict[tuple[str, int], tuple] = {}
+        self._params: dict[int, list] = {}
+        self._funcs: list[tuple[FuncFact, tuple[str, ...]]] = []  # kept when they matter (see run)
+        self._class_names: set[str] = set()
 
     # ------------------------------------------------------------------ driver
 
@@ -612,6 +616,10 @@ class _Extractor:
         self._program()
         for node in self.caps.get("comment", ()):
             self._comment(node)
+        for node in self.caps.get("class", ()):
+            n = node.child_by_field_name("name")
+            if n is not None:
+                self._class_names.add(_text(n))
         for node in self.caps.get("class", ()):
             self._class(node)
         for node in self.caps.get("iface", ()):
@@ -639,6 +647,9 @@ class _Extractor:
             self._lookup_type(node)
         self._strings()
         self._finish_routes()
+        for ff_, pnames in self._funcs:  # functions that return something or take a router
+            if ff_.returns or ff_.return_type or any((ff_.name, p) in self._routerish for p in pnames):
+                f.functions.append(ff_)
         f.types.sort(key=_by_line)
         f.table_usage.sort(key=_by_line)
         if self.root.has_error:
@@ -951,19 +962,38 @@ class _Extractor:
         kind: "param" | "var" | "func" | "class" | "import" | "global".
         """
         a = node.parent
-        while a is not None:
-            t = a.type
-            if t in FN_TYPES:
-                for pname, pnode in _param_names(a):
-                    if pname == name:
-                        return self._fn_info(a)[2], "param", pnode
-            elif t in BLOCK_TYPES:
-                d = self._block_decls(a).get(name)
-                if d is not None:
-                    owner = self._enclosing_fn(a) if t != "program" else None
-                    return (self._fn_info(owner)[2] if owner is not None else ""), d[0], d[1]
+        while a is not None and a.type not in FN_TYPES and a.type not in BLOCK_TYPES:
             a = a.parent
-        return "", "global", None
+        if a is None:
+            return "", "global", None
+        return self._lookup_at(name, a)
+
+    def _lookup_at(self, name: str, a) -> tuple[str, str, object]:
+        key = (name, a.id)
+        got = self._lookups.get(key)
+        if got is not None:
+            return got
+        got = None
+        if a.type in FN_TYPES:
+            for pname, pnode in self._params_of(a):
+                if pname == name:
+                    got = (self._fn_info(a)[2], "param", pnode)
+                    break
+        else:
+            d = self._block_decls(a).get(name)
+            if d is not None:
+                owner = self._enclosing_fn(a) if a.type != "program" else None
+                got = ((self._fn_info(owner)[2] if owner is not None else ""), d[0], d[1])
+        if got is None:
+            got = self.lookup(name, a)
+        self._lookups[key] = got
+        return got
+
+    def _params_of(self, fn) -> list:
+        got = self._params.get(fn.id)
+        if got is None:
+            got = self._params[fn.id] = _param_names(fn)
+        return got
 
     # ------------------------------------------------------------------ pieces (paths)
 
@@ -1191,7 +1221,7 @@ class _Extractor:
             if not is_prop or pat is None or pat.type != "identifier":
                 continue
             typ = _type_name(p.child_by_field_name("type"))
-            if typ:
+            if typ and self._interesting_type(typ):
                 self.f.variables.append(VarFact(name=f"this.{_text(pat)}", scope=cls, line=_line(p), type=typ))
 
     def _type_decl(self, node, kind: str) -> None:
@@ -1251,6 +1281,8 @@ class _Extractor:
                         methods.append(Method(name=mname, params=_to_params(parse_params(params)),
                                               returns=_annotation_text(rt), line=_line(m),
                                               end_line=m.end_point[0] + 1, kind="property"))
+        if not methods and not extends:
+            return  # plain data shapes (`interface User { id: string }`) are not contracts
         self.f.types.append(TypeDeclFact(name=name, kind=kind, line=_line(node), end_line=node.end_point[0] + 1,
                                          methods=tuple(methods), extends=tuple(extends)))
 
@@ -1322,7 +1354,7 @@ class _Extractor:
         for pname, ptype, _o, _r in ps:
             if ptype:
                 tn = _type_name_from_text_node(params, pname)
-                if tn:
+                if tn and self._interesting_type(tn):
                     self.f.variables.append(VarFact(name=pname, scope=key, line=_line(fn), type=tn))
         rets: list[ExprRef] = []
         body = fn.child_by_field_name("body")
@@ -1347,12 +1379,20 @@ class _Extractor:
         rtype = _type_name(rt)
         if rtype == "Promise" and rt is not None:
             rtype = _promise_arg(rt)
-        self.f.functions.append(FuncFact(name=key, line=_line(fn), params=ps, return_type=rtype, returns=tuple(rets)))
+        if rtype is not None and not self._interesting_type(rtype):
+            rtype = None
+        self._funcs.append((FuncFact(name=key, line=_line(fn), params=ps, return_type=rtype, returns=tuple(rets)),
+                            tuple(p[0] for p in ps)))
         if obj_returned is not None and fn.type != "method_definition":
             methods = _object_methods(obj_returned)
             if methods:
                 self.f.factories.append(FactoryFact(name=key, line=_line(fn), end_line=fn.end_point[0] + 1,
                                                     returns=rtype, methods=tuple(methods), kind="function"))
+
+    def _interesting_type(self, name: str) -> bool:
+        """A type that may be a client class or a router: imported, a class of this file, or qualified."""
+        head = name.split(".", 1)[0]
+        return head in self.imports or head in self._class_names or "." in name
 
     def _expr_ref(self, node) -> ExprRef | None:
         """What an expression evaluates to, as far as one file can tell."""
@@ -1367,9 +1407,10 @@ class _Extractor:
             if self._creation(v):
                 return ("router", *self._ensure_router(v))
             text = _dotted(ctor)
-            if text is None or text.split(".", 1)[0] in DENY_ROOTS:
+            if text is None:
                 return None
-            return ("new", text, self.lookup(text.split(".", 1)[0], v)[0])
+            scope, kind, _d = self.lookup(text.split(".", 1)[0], v)
+            return ("new", text, scope) if kind != "global" else None
         if t == "call_expression":
             root_node, chain = self._chain(v)
             if self._creation(root_node):
@@ -1378,13 +1419,13 @@ class _Extractor:
             if text is None or text.count(".") > 1:
                 return None
             head = text.split(".", 1)[0]
-            if head in DENY_ROOTS:
-                return None
             if head == "this":
                 return ("call", text, self._enclosing_class(v))
-            return ("call", text, self.lookup(head, v)[0])
+            scope, kind, _d = self.lookup(head, v)
+            return ("call", text, scope) if kind != "global" else None
         if t == "identifier":
-            return ("ident", _text(v), self.lookup(_text(v), v)[0])
+            scope, kind, _d = self.lookup(_text(v), v)
+            return ("ident", _text(v), scope) if kind != "global" else None
         if t == "member_expression":
             text = _dotted(v)
             if text is None:
@@ -1392,7 +1433,8 @@ class _Extractor:
             head = text.split(".", 1)[0]
             if head == "this":
                 return ("member", text, self._enclosing_class(v))
-            return ("member", text, self.lookup(head, v)[0])
+            scope, kind, _d = self.lookup(head, v)
+            return ("member", text, scope) if kind != "global" else None
         if t == "object":
             return ("object", "", "")
         return None
@@ -1406,6 +1448,8 @@ class _Extractor:
                 return
         ref = self._expr_ref(value) if value is not None else None
         typ = _type_name(type_node)
+        if typ is not None and not self._interesting_type(typ):
+            typ = None
         if ref is not None and ref[0] == "object":
             ref = None
         if ref is None and not typ:
@@ -1878,7 +1922,7 @@ class _Extractor:
         elif ct == "identifier":
             name = _text(callee)
             self._http_call(call, name, args)
-            if name in self.imports:
+            if name in self.imports and not self.imports[name][0].startswith("."):
                 self.f.calls.append(CallFact(callee=name, line=_call_line(call), symbol=self._symbol(call)))
             for i, a in enumerate(args):
                 if a.type == "identifier":
@@ -1902,13 +1946,15 @@ class _Extractor:
         path.reverse()
         t = node.type
         decl_at = -1
+        keep = True  # worth keeping for the link step (consumers, tests)
         if t == "identifier":
             root, kind = _text(node), "ident"
             if root in DENY_ROOTS:
                 return
-            scope, _k, decl = self.lookup(root, node)
+            scope, dkind, decl = self.lookup(root, node)
             if decl is not None:
                 decl_at = decl.start_byte
+            keep = _typed_binding(dkind, decl)
         elif t == "this":
             if len(path) < 1:
                 return
@@ -1924,18 +1970,25 @@ class _Extractor:
             head = root.split(".", 1)[0]
             if head in DENY_ROOTS:
                 return
-            scope = self._enclosing_class(call) if head == "this" else self.lookup(head, node)[0]
+            if head == "this":
+                scope = self._enclosing_class(call)
+            else:
+                scope, dkind, decl = self.lookup(head, node)
+                keep = _typed_binding(dkind, decl) if "." in root else dkind in ("import", "func", "var", "param")
+            if path and path[-1] in BUILTIN_METHODS:
+                keep = False  # getClient().then(...), rows.map(...).join(...)
         elif t == "new_expression":
             root = _dotted(node.child_by_field_name("constructor"))
             if root is None or root.split(".", 1)[0] in DENY_ROOTS:
                 return
             kind = "new"
-            scope = self.lookup(root.split(".", 1)[0], node)[0]
+            scope, dkind, _d = self.lookup(root.split(".", 1)[0], node)
+            keep = dkind != "global"
         else:
             return
         line = _call_line(call)
         self._member_calls.append((call.start_byte, root, kind, tuple(path), line, decl_at))
-        if path:
+        if path and keep:
             self.f.member_calls.append(MemberCallFact(root=root, root_kind=kind, root_scope=scope, path=tuple(path),
                                                       line=line, symbol=self._symbol(call)))
 
@@ -2230,6 +2283,20 @@ BUILTIN_METHODS = frozenset({
     "entries", "get", "set", "has", "add", "delete", "clear", "then", "catch", "finally", "toString", "toFixed",
     "trim", "split", "replace", "startsWith", "endsWith", "toLowerCase", "toUpperCase", "at", "fill", "toISOString",
 })
+
+
+def _typed_binding(kind: str, decl) -> bool:
+    """Whether calls on a binding may be calls on a client: imports, classes, typed or initialised variables."""
+    if kind in ("import", "func", "class"):
+        return True
+    if kind == "param":
+        return decl is not None and decl.child_by_field_name("type") is not None
+    if kind == "var" and decl is not None and decl.type == "variable_declarator":
+        if decl.child_by_field_name("type") is not None:
+            return True
+        v = _unwrap(decl.child_by_field_name("value"))
+        return v is not None and v.type in ("new_expression", "call_expression", "identifier", "member_expression")
+    return False
 
 
 def _is_const(decl) -> bool:

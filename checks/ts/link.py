@@ -20,7 +20,6 @@ few dictionary lookups, so a warm rebuild of a large repository stays fast.
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Callable
 
 from pydantic import BaseModel, Field
@@ -71,23 +70,27 @@ _GLOB_CACHE: dict[tuple[str, ...], Callable[[str], bool]] = {}
 
 
 def _glob_matcher(patterns: list[str]) -> Callable[[str], bool]:
-    """One compiled regex for a list of globs (same semantics as `config.match`)."""
+    """A fast `config.match(path, patterns)`: each glob's longest literal part must be in the path
+    before its regex runs (most paths fail that substring test)."""
     key = tuple(patterns)
     got = _GLOB_CACHE.get(key)
     if got is None:
         from ..config import _glob_re
 
-        if not patterns:
-            got = _never
-        else:
-            rx = re.compile("|".join("(?:" + _glob_re(p).pattern.removesuffix(r"\Z") + r")\Z" for p in patterns))
-            got = rx.match
+        checks = []
+        for p in patterns:
+            chunks = [c.strip("/") for c in p.replace("?", "*").split("*")]
+            checks.append((max(chunks, key=len), _glob_re(p).match))
+        checks_t = tuple(checks)
+
+        def got(path: str) -> bool:
+            for lit, rx in checks_t:
+                if lit in path and rx(path) is not None:
+                    return True
+            return False
+
         _GLOB_CACHE[key] = got
     return got
-
-
-def _never(_path: str) -> bool:
-    return False
 
 
 # --------------------------------------------------------------------------- naming
@@ -232,7 +235,7 @@ class _Linker:
     # ------------------------------------------------------------------ lookups
 
     def pkg_of(self, path: str) -> Package | None:
-        d = posixpath.dirname(path)
+        d = path.rpartition("/")[0]
         if d in self._pkg_cache:
             return self._pkg_cache[d]
         best = None
@@ -437,9 +440,16 @@ class _Linker:
     # ------------------------------------------------------------------ driver
 
     def run(self) -> LinkedTs:
+        """One pass sorts the files into the few lists each later step needs."""
         out = self.out
-        self.file_pkg: dict[str, Package | None] = {}
+        self.file_pkg: dict[str, str | None] = {}  # file -> package name
         self.test_files: set[str] = set()
+        self.typed: list[str] = []  # files with interfaces / classes / factories
+        self.routed: list[str] = []  # files with routers, routes or mounts
+        self.client_files: set[str] = set()
+        self.importers: list[str] = []  # non-test files outside client packages that import something
+        self.api_pkgs: set[str | None] = set()
+        is_test, is_api, client_pkgs = self.is_test, self.is_api, self.client_pkgs
         for path, ff in self.facts.items():
             if ff.table_usage:
                 out.table_usage.extend(ff.table_usage)
@@ -449,8 +459,23 @@ class _Linker:
                 out.diagnostics.extend(ff.diagnostics)
             if ff.database_types is not None and self.is_dbtypes(path):
                 out.database_types.append(ff.database_types)
-            if self.is_test(path):
+            pkg = self.pkg_of(path)
+            pname = pkg.name if pkg is not None else None
+            self.file_pkg[path] = pname
+            if ff.types or ff.classes or ff.factories:
+                self.typed.append(path)
+            if is_test(path):
                 self.test_files.add(path)
+                continue
+            if pname in client_pkgs:
+                self.client_files.add(path)
+                continue
+            if ff.routes or ff.mounts or ff.routers:
+                self.routed.append(path)
+            if is_api(path):
+                self.api_pkgs.add(pname)
+            if ff.imports or ff.reexports:
+                self.importers.append(path)
         self._repositories()
         self._routes()
         self._clients()
@@ -465,9 +490,8 @@ class _Linker:
         suffix = cfg.repository_suffix
         ifaces: dict[str, tuple[str, object]] = {}
         all_types: dict[str, object] = {}
-        for path, ff in self.facts.items():
-            if not ff.types:
-                continue
+        for path in self.typed:
+            ff = self.facts[path]
             for td in ff.types:
                 all_types.setdefault(td.name, td)
                 if td.name.endswith(suffix) and td.name != suffix and td.name not in ifaces and self.is_repo(path) \
@@ -518,9 +542,8 @@ class _Linker:
             return "supabase" if tables else "other"
 
         impls: list[Implementation] = []
-        for path, ff in self.facts.items():
-            if not ff.classes and not ff.factories:
-                continue
+        for path in self.typed:
+            ff = self.facts[path]
             for c in ff.classes:
                 iface = next((i for i in c.implements if i in repos), None)
                 if iface is None:
@@ -576,24 +599,10 @@ class _Linker:
     # ------------------------------------------------------------------ routes
 
     def _routes(self) -> None:
-        api_pkgs: set[str | None] = set()
-        for path in self.facts:
-            if path not in self.test_files and self.is_api(path):
-                p = self.pkg_of(path)
-                if p is None or p.name not in self.client_pkgs:
-                    api_pkgs.add(p.name if p else None)
+        api_pkgs = self.api_pkgs
         if not api_pkgs:
             return
-        files = []
-        for path, ff in self.facts.items():
-            if not (ff.routes or ff.mounts or ff.routers) or path in self.test_files:
-                continue
-            p = self.pkg_of(path)
-            pname = p.name if p else None
-            if pname in self.client_pkgs:
-                continue
-            if pname in api_pkgs or self.is_api(path):
-                files.append(path)
+        files = [path for path in self.routed if self.file_pkg[path] in api_pkgs]
         if not files:
             return
         decls: dict[tuple, tuple[str, object]] = {}
@@ -750,7 +759,7 @@ class _Linker:
             fw = framework(node) or rt.framework
             if fw not in ("hono", "express", "fastify"):
                 fw = "unknown"
-            pkg = self.pkg_of(path)
+            pkg = self.file_pkg[path]
             for pre in prefixes(node, frozenset()):
                 np = normalise_path(pre + base + chain + own)
                 if np is None:
@@ -760,25 +769,24 @@ class _Linker:
                     continue
                 seen.add(key)
                 out.append(Route(method=rt.method, path=np[0], raw_path=np[1], file=path, line=rt.line, framework=fw,
-                                 handler_calls=list(rt.handler_calls), package=pkg.name if pkg else None))
+                                 handler_calls=list(rt.handler_calls), package=pkg))
         out.sort(key=lambda r: (r.file, r.line, r.method, r.path))
         self.out.routes = out
 
     # ------------------------------------------------------------------ clients
 
     def _clients(self) -> None:
-        self.client_files: set[str] = set()
         self.client_owner: dict[tuple[str, str], str] = {}  # (file, owner) -> package
         self.client_fns: dict[tuple[str, str], str] = {}  # (file, function) -> package
         self.methods_by_owner: dict[tuple[str, str], dict[str, ClientMethod]] = {}
         if not self.client_pkgs:
             return
         out: list[ClientMethod] = []
-        for path, ff in self.facts.items():
-            p = self.pkg_of(path)
-            if p is None or p.name not in self.client_pkgs or path in self.test_files:
+        for path in sorted(self.client_files):
+            ff = self.facts[path]
+            if not ff.http_calls:
                 continue
-            self.client_files.add(path)
+            pname = self.file_pkg[path]
             seen: set[tuple] = set()
             for hc in ff.http_calls:
                 pieces = self.resolve_pieces(path, hc.path)
@@ -790,14 +798,14 @@ class _Linker:
                     continue
                 seen.add(key)
                 cm = ClientMethod(name=hc.name, http_method=hc.method, path=np[0], raw_path=np[1], file=path,
-                                  line=hc.decl_line, package=p.name, class_name=hc.owner,
+                                  line=hc.decl_line, package=pname, class_name=hc.owner,
                                   params=[Param(name=n, type=t, optional=o, rest=r) for n, t, o, r in hc.params])
                 out.append(cm)
                 if hc.owner:
-                    self.client_owner[(path, hc.owner)] = p.name
+                    self.client_owner[(path, hc.owner)] = pname
                     self.methods_by_owner.setdefault((path, hc.owner), {}).setdefault(hc.name, cm)
                 else:
-                    self.client_fns[(path, hc.name)] = p.name
+                    self.client_fns[(path, hc.name)] = pname
         out.sort(key=lambda m: (m.package, m.file, m.line, m.name))
         self.out.client_methods = out
 
@@ -806,58 +814,58 @@ class _Linker:
     def _bearing_files(self) -> set[str]:
         """Files outside client packages that import a client package, directly or through local modules."""
         client_names = self.client_pkgs
+        client_files = self.client_files
+        client_stems = {_module_stem(f) for f in client_files}
         bearing: set[str] = set()
-        candidates: list[str] = []
-        for path, ff in self.facts.items():
-            if path in self.client_files or path in self.test_files:
-                continue
-            p = self.pkg_of(path)
-            if p is not None and p.name in client_names:
-                continue
-            if not ff.imports and not ff.reexports:
-                continue
-            candidates.append(path)
-            for spec in _specs(ff):
-                if spec[0] != "." and _package_name(spec) in client_names:
-                    bearing.add(path)
-                    break
-                if self._tsconfig and spec[0] != ".":
-                    t = self.resolve_module(path, spec)
-                    if t is not None and t in self.client_files:
-                        bearing.add(path)
-                        break
-                elif spec[0] == ".":
-                    t = self.resolve_module(path, spec)
-                    if t is not None and t in self.client_files:
-                        bearing.add(path)
-                        break
-        if not bearing:
-            return bearing
-        # local modules re-exporting or wrapping the client: importers of bearing files
-        changed = True
-        rounds = 0
-        while changed and rounds < 6:
-            changed = False
-            rounds += 1
-            stems = {_module_stem(b) for b in bearing}
-            for path in candidates:
-                if path in bearing:
-                    continue
+        by_stem: dict[str, list[str]] = {}  # relative import stem -> importing files
+        by_pkg: dict[str, list[str]] = {}  # workspace package / alias import -> importing files
+        for path in self.importers:
+            hit = False
+            for spec in _specs(self.facts[path]):
+                if spec[0] == ".":
+                    st = _spec_stem(spec)
+                    by_stem.setdefault(st, []).append(path)
+                    if hit or (st != "." and st not in client_stems):
+                        continue
+                else:
+                    name = _package_name(spec)
+                    if name in client_names:
+                        hit = True
+                        continue
+                    if name not in self.pkg_by_name and not self._tsconfig:
+                        continue  # an npm package
+                    by_pkg.setdefault(name, []).append(path)
+                    if hit:
+                        continue
+                t = self.resolve_module(path, spec)
+                if t is not None and t in client_files:
+                    hit = True
+            if hit:
+                bearing.add(path)
+        # local modules re-exporting or wrapping the client (`src/db.ts`): their importers too
+        frontier = set(bearing)
+        for _round in range(8):
+            if not frontier:
+                break
+            cands: set[str] = set(by_stem.get(".", ()))
+            for b in frontier:
+                cands.update(by_stem.get(_module_stem(b), ()))
+                pname = self.file_pkg.get(b)
+                if pname:
+                    cands.update(by_pkg.get(pname, ()))
+            if self._tsconfig:
+                for name, paths in by_pkg.items():
+                    if name not in self.pkg_by_name:
+                        cands.update(paths)  # alias imports (`@/lib/db`)
+            found: set[str] = set()
+            for path in cands - bearing:
                 for spec in _specs(self.facts[path]):
-                    if spec[0] == "." or self._tsconfig:
-                        if spec.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0] not in stems and spec[0] == ".":
-                            continue
-                        t = self.resolve_module(path, spec)
-                        if t is not None and t in bearing:
-                            bearing.add(path)
-                            changed = True
-                            break
-                    elif _package_name(spec) in self.pkg_by_name:
-                        t = self.resolve_module(path, spec)
-                        if t is not None and t in bearing:
-                            bearing.add(path)
-                            changed = True
-                            break
+                    t = self.resolve_module(path, spec)
+                    if t is not None and t in frontier:
+                        found.add(path)
+                        break
+            bearing |= found
+            frontier = found
         return bearing
 
     def _consumers(self) -> None:
@@ -870,8 +878,7 @@ class _Linker:
         out: list[ConsumerCall] = []
         for path in sorted(self._bearing_files()):
             ff = self.facts[path]
-            p = self.pkg_of(path)
-            pname = p.name if p else ""
+            pname = self.file_pkg[path] or ""
             for mc in ff.member_calls:
                 t = self._root_type(path, mc.root, mc.root_kind, mc.root_scope)
                 if t is None:
@@ -1131,6 +1138,16 @@ def _package_name(spec: str) -> str:
     if spec.startswith("@"):
         return "/".join(spec.split("/", 2)[:2])
     return spec.split("/", 1)[0]
+
+
+def _spec_stem(spec: str) -> str:
+    parts = [p for p in spec.split("/") if p not in ("", ".", "..")]
+    if not parts:
+        return "."
+    last = parts[-1].split(".", 1)[0]
+    if last == "index" and len(parts) > 1:
+        return parts[-2]
+    return last
 
 
 def _module_stem(path: str) -> str:
