@@ -1,0 +1,38 @@
+"""DLCM202: a repository interface has no Memory (in-memory) implementation."""
+
+from ..findings import CheckContext, Rule
+from .dlcm2_shared import impls_of, is_test_double, kebab, repositories_dir_hint
+
+
+def check(ctx: CheckContext):
+    model = ctx.head
+    naming = ctx.config.naming
+    # only repositories that keep in-memory doubles of their repositories are held to it
+    if not any(i.flavour == "memory" for i in model.implementations):
+        return
+    where = repositories_dir_hint(model, "memory")
+    prefix = (naming.memory_prefixes or ["Memory"])[0]
+    for iface in model.repositories:
+        impls = impls_of(model, iface.name)
+        if any(i.flavour == "memory" for i in impls):
+            continue
+        # `FakeUserRepository`, `StubUserRepository`: a test double under another name
+        if any(i.flavour == "other" and is_test_double(i.name) for i in impls):
+            continue
+        cls = prefix + iface.name
+        have = ", ".join(f"`{i.name}`" for i in impls) or "none"
+        target = f"`{where}/{kebab(cls)}.ts`" if where else "the repositories folder"
+        yield RULE.finding(
+            f"Repository `{iface.name}` has no in-memory implementation (implementations: {have}). "
+            f"Add `class {cls} implements {iface.name}` in {target} with the same behaviour "
+            f"(unique keys, not-found as null) so tests and local development can run without a database.",
+            iface.file, iface.line, key=iface.name)
+
+
+RULE = Rule(
+    id="DLCM202", name="repository-without-memory", title="Repository interface has no in-memory implementation",
+    severity="error", category="repositories", check=check,
+    why="Tests and local development use the in-memory repositories; an interface without one cannot be "
+        "tested without a database and the two implementations drift apart.",
+    fix="Add a `Memory<Name>Repository` class implementing the interface over a Map.",
+)

@@ -1,0 +1,40 @@
+"""DLCM403: a column's nullability in the generated types differs from the schema."""
+
+from ..findings import CheckContext, Rule
+from .dlcm4_shared import applicable, regen_command, rel_tables, schemas_of
+
+
+def check(ctx: CheckContext):
+    model = ctx.head
+    if not applicable(model):
+        return
+    for types in model.database_types:
+        cmd = regen_command(model, types.file)
+        for tt in types.tables.values():
+            if tt.kind != "table" or tt.schema_ not in schemas_of(types):
+                continue
+            table = rel_tables(model, tt.schema_).get(tt.name)
+            if table is None:
+                continue
+            for name, tc in tt.row.items():
+                col = table.columns.get(name)
+                if col is None or tc.nullable == col.nullable:
+                    continue
+                if tc.ts_type.strip() in ("unknown", "any"):
+                    continue
+                if col.nullable:
+                    what = f"is nullable in the schema but `{tc.ts_type}` (no `| null`) in the types"
+                else:
+                    what = f"is `not null` in the schema but `{tc.ts_type}` in the types"
+                yield RULE.finding(
+                    f"Column `{tt.schema_}.{tt.name}.{name}` {what}; regenerate the types: `{cmd}`.",
+                    types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
+
+
+RULE = Rule(
+    id="DLCM403", name="types-nullability-mismatch", title="Generated types disagree on nullability",
+    severity="error", category="types", check=check,
+    why="Types that say a column is never null when the database allows null (or the reverse) hide null "
+        "handling bugs; the types were not regenerated after `set/drop not null` or a new column.",
+    fix="Regenerate the types after applying the migrations.",
+)

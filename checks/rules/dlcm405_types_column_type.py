@@ -1,0 +1,49 @@
+"""DLCM405: a column's type in the generated types does not match its database type."""
+
+from ..findings import CheckContext, Rule
+from .dlcm4_shared import actual_ts, applicable, expected_ts, regen_command, rel_tables, schemas_of
+
+
+def _show(t: str) -> str:
+    if t.startswith("enum:"):
+        s, _, n = t[5:].partition(".")
+        arr = ""
+        while n.endswith("[]"):
+            arr += "[]"
+            n = n[:-2]
+        return f'Database["{s}"]["Enums"]["{n}"]{arr}'
+    return t
+
+
+def check(ctx: CheckContext):
+    model = ctx.head
+    if not applicable(model):
+        return
+    for types in model.database_types:
+        cmd = regen_command(model, types.file)
+        for tt in types.tables.values():
+            if tt.kind != "table" or tt.schema_ not in schemas_of(types):
+                continue
+            table = rel_tables(model, tt.schema_).get(tt.name)
+            if table is None:
+                continue
+            for name, tc in tt.row.items():
+                col = table.columns.get(name)
+                if col is None:
+                    continue
+                want, got = expected_ts(model, col.type), actual_ts(tc.ts_type)
+                if want is None or got is None or want == got:
+                    continue
+                yield RULE.finding(
+                    f"Column `{tt.schema_}.{tt.name}.{name}` is `{col.type}` in the schema (`{_show(want)}` in "
+                    f"TypeScript) but `{tc.ts_type}` in the generated types; regenerate the types: `{cmd}`.",
+                    types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
+
+
+RULE = Rule(
+    id="DLCM405", name="types-column-type-mismatch", title="Generated types disagree on a column type",
+    severity="error", category="types", check=check,
+    why="After `alter column ... type` the old generated type lets code write values the database rejects "
+        "(or read values as the wrong type).",
+    fix="Regenerate the types after applying the migrations.",
+)
