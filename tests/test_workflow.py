@@ -488,3 +488,10 @@ def test_fuzz_random_event_sequences_follow_the_table(cases):
         assert s.state in wf.STATES
 
     check()
+
+
+def test_evidence_links_point_at_the_checked_commit(cases):
+    s = reach("in-progress", cases)
+    s = ok(s, wf.CheckPassed(at=at(3), pr=12, head_sha=SHA, evidence=evidence_for(cases["add"][1]))).state
+    assert s.step("migration").evidence[0].sha == SHA and s.step("migration").evidence[0].pr == 12
+    assert f"(https://github.com/shop/app/blob/{SHA}/src/migration.ts#L3)" in render_status(s)

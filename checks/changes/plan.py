@@ -40,6 +40,7 @@ class Evidence(BaseModel):
     line: int | None = None
     detail: str = ""
     pr: int | None = None
+    sha: str | None = None  # the commit the file/line refers to (a PR head)
     actor: str | None = None
     at: dt.datetime | None = None
 

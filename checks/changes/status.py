@@ -31,7 +31,7 @@ def evidence_link(ev: Evidence, repo_url: str | None = None) -> str:
         where = f"{ref}:{ev.line}" if ev.line and ev.line > 1 else ref
         if repo_url:
             anchor = f"#L{ev.line}" if ev.line and ev.line > 1 else ""
-            return f"[`{where}`]({repo_url}/blob/HEAD/{ref}{anchor})"
+            return f"[`{where}`]({repo_url}/blob/{ev.sha or 'HEAD'}/{ref}{anchor})"
         return f"`{where}`"
     if ev.kind == "commit" and repo_url:
         return f"[`{ref[:7]}`]({repo_url}/commit/{ref})"

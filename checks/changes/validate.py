@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -202,8 +203,6 @@ class _V:
                                 f"(`business_rules.forbidden_types` in .github/dlcm.yml): {advice}")
 
     def check_name(self, field: str, kind: str, name: str, pattern: str, setting: str) -> None:
-        import re
-
         try:
             ok = re.search(pattern, name) is not None
         except re.error:
@@ -553,8 +552,6 @@ def _cols(table: Table | None) -> str:
 
 
 def _snake(name: str) -> str:
-    import re
-
     s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
     s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
     if not s or not s[0].isalpha():

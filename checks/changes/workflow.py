@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from ..config import Config
 from .audit import AuditEvent
-from .plan import LABEL_NEEDS_INFO, LABEL_PREFIX, ChecklistStep, Evidence, Plan
+from .plan import LABEL_NEEDS_INFO, ChecklistStep, Evidence, Plan
 from .request import Problem
 from .validate import ValidationResult
 
@@ -238,6 +238,7 @@ class ValidationPassed(_Event):
     result: ValidationResult
     plan: Plan
     number: int | None = None  # next free DLCM number of the repository (used when the request has none)
+    settings: Settings | None = None  # `change_requests` of the default branch's config, when re-read
 
 
 class ValidationFailed(_Event):
@@ -554,9 +555,12 @@ class _Run:
         if isinstance(self.e, Command):
             if self.e.comment_id is not None:
                 effects.append(React(comment_id=self.e.comment_id, content="confused"))
-            who = f"@{self.e.actor}, " if self.e.actor else ""
-            effects.append(Reply(issue=self.old.issue, in_reply_to=self.e.comment_id,
-                                 body=f"{who}{reason[0].lower() + reason[1:]}"))
+            body = reason
+            if self.e.actor:
+                # "@erin, cannot approve: ..." (but keep "DLCM-5 is ..." as written)
+                first = reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason
+                body = f"@{self.e.actor}, {first}"
+            effects.append(Reply(issue=self.old.issue, in_reply_to=self.e.comment_id, body=body))
         audit = [AuditEvent(cr=self.old.id, issue=self.old.issue, at=self.e.at, actor=self.e.actor, action=self.key,
                             from_state=self.old.state, to_state=self.old.state, reason=reason,
                             delivery_id=self.e.delivery_id, refused=True)]
@@ -599,6 +603,8 @@ class _Run:
 
     def validation_passed(self, e: ValidationPassed) -> Transition | Refusal:
         s, r, plan = self.s, e.result, e.plan
+        if e.settings is not None:
+            s.settings = e.settings
         if not r.valid:
             return self.refuse("a validation with errors cannot pass")
         old_digest = s.digest
@@ -777,7 +783,7 @@ class _Run:
             step = s.step(ev.step)
             if step is None or ev.step == "approvals":
                 continue
-            ev = ev.model_copy(update={"pr": ev.pr or e.pr, "at": ev.at or e.at})
+            ev = ev.model_copy(update={"pr": ev.pr or e.pr, "at": ev.at or e.at, "sha": ev.sha or e.head_sha})
             if not any(x.ref == ev.ref and x.line == ev.line for x in step.evidence):
                 step.evidence.append(ev)
             if not step.done:
