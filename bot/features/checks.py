@@ -50,7 +50,7 @@ log = logging.getLogger("dlcm.features.checks")
 router = Router()
 
 KV_RUNS = "dlcm.check_runs"  # "<repo>:<external id>" → {"run_id", "url", "state", "base"}
-KV_RESULTS = "dlcm.check_results"  # "<repo>@<head>..<base>" and "<repo>@<head>" → record
+KV_RESULTS = "dlcm.check_results"  # "<repo>@<head>..<base>", "<repo>@<head>", "<repo>#<n>" → record
 KV_STICKY = "dlcm.sticky"  # "<repo>#<n>" → {"intent", "hash", "head"}
 SAFETY_CATEGORY = "safety"
 
@@ -182,6 +182,8 @@ async def check(gh: Any, ctx: Any, target: Target, *, reader: RepoReader = READE
         record["done"] = True
         await store.arun(store.kv_set, KV_RESULTS, target.result_key, record)
         await store.arun(store.kv_set, KV_RESULTS, f"{target.repo}@{target.head_sha}", record)
+        if target.pull_number is not None:
+            await store.arun(store.kv_set, KV_RESULTS, f"{target.repo}#{target.pull_number}", record)
         return _outcome(target, record)
 
 
@@ -384,4 +386,10 @@ async def latest(ctx: Any, repo: str, head_sha: str) -> dict[str, Any] | None:
     return await ctx.store.arun(ctx.store.kv_get, KV_RESULTS, f"{repo}@{head_sha}")
 
 
-__all__ = ["CHECK_NAMES", "KV_RESULTS", "KV_RUNS", "KV_STICKY", "Outcome", "Target", "check", "latest", "router"]
+async def latest_of_pull(ctx: Any, repo: str, number: int) -> dict[str, Any] | None:
+    """The last finished check record of pull request ``number``, whatever its head."""
+    return await ctx.store.arun(ctx.store.kv_get, KV_RESULTS, f"{repo}#{number}")
+
+
+__all__ = ["CHECK_NAMES", "KV_RESULTS", "KV_RUNS", "KV_STICKY", "Outcome", "Target", "check", "latest", "latest_of_pull",
+           "router"]
