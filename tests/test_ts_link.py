@@ -88,17 +88,19 @@ def test_client_methods(linked):
     got = [(c.class_name, c.name, c.http_method, c.path, c.raw_path, c.line, [p.name for p in c.params])
            for c in linked.client_methods]
     assert got == [
+        # a sub-API class the client exposes as `admin`
+        ("AdminApi", "stats", "GET", "/api/admin/stats", "/api/admin/stats", 9, []),
         # `${PREFIX}${USERS}/${id}` with USERS imported from ./paths
-        ("ApiClient", "getUser", "GET", "/api/users/{}", "/api/users/${id}", 9, ["id"]),
+        ("ApiClient", "getUser", "GET", "/api/users/{}", "/api/users/${id}", 19, ["id"]),
         # concatenation, query string dropped
-        ("ApiClient", "listUsers", "GET", "/api/users", "/api/users", 13, ["limit"]),
+        ("ApiClient", "listUsers", "GET", "/api/users", "/api/users", 23, ["limit"]),
         # fetch with the base URL interpolated and the method in the init object
-        ("ApiClient", "deleteUser", "DELETE", "/api/users/{}/admin/{}", "/api/users/${id}/admin/${id}", 17, ["id"]),
+        ("ApiClient", "deleteUser", "DELETE", "/api/users/{}/admin/{}", "/api/users/${id}/admin/${id}", 27, ["id"]),
         # a namespace import of an object of constants
-        ("ApiClient", "listOrders", "GET", "/api/orders", "/api/orders", 21, []),
-        ("ApiClient", "setOrderStatus", "PATCH", "/api/orders/{}/status", "/api/orders/${id}/status", 25, ["id", "status"]),
-        ("ApiClient", "search", "GET", "/search", "/search", 29, ["q"]),
-        ("ApiClient", "users.orders", "GET", "/api/users/{}/orders/x", "/api/users/${id}/orders/x", 34, ["id"]),
+        ("ApiClient", "listOrders", "GET", "/api/orders", "/api/orders", 31, []),
+        ("ApiClient", "setOrderStatus", "PATCH", "/api/orders/{}/status", "/api/orders/${id}/status", 35, ["id", "status"]),
+        ("ApiClient", "search", "GET", "/search", "/search", 39, ["q"]),
+        ("ApiClient", "users.orders", "GET", "/api/users/{}/orders/x", "/api/users/${id}/orders/x", 44, ["id"]),
     ]
     assert {c.package for c in linked.client_methods} == {"@acme/api-client"}
     assert {c.file for c in linked.client_methods} == {"packages/api-client/src/client.ts"}
@@ -107,8 +109,9 @@ def test_client_methods(linked):
 def test_every_client_method_has_a_route(linked):
     routes = {(r.method, r.path) for r in linked.routes}
     missing = [(c.http_method, c.path) for c in linked.client_methods if (c.http_method, c.path) not in routes]
-    # the fixture has exactly these two drifts on purpose
-    assert missing == [("DELETE", "/api/users/{}/admin/{}"), ("GET", "/api/users/{}/orders/x")]
+    # the fixture has exactly these drifts on purpose
+    assert missing == [("GET", "/api/admin/stats"), ("DELETE", "/api/users/{}/admin/{}"),
+                       ("GET", "/api/users/{}/orders/x")]
 
 
 def test_consumers(linked):
@@ -124,6 +127,8 @@ def test_consumers(linked):
         (bot, cl, "users.orders", "apps/bot/src/handlers.ts", 18, "Bot.run"),
         # a method the client does not have (any more) is still a call on the client
         (bot, cl, "removedMethod", "apps/bot/src/handlers.ts", 19, "Bot.run"),
+        # `this.api.admin.stats()`: the sub-API instance the client creates
+        (bot, cl, "stats", "apps/bot/src/handlers.ts", 20, "Bot.run"),
         # `import * as sdk` and `new sdk.ApiClient()` in a .tsx file
         (web, cl, "search", "apps/web/src/Page.tsx", 6, "Page"),
     ]
@@ -210,7 +215,7 @@ def test_packages_without_entry_and_flat_tsconfig_paths():
     out = link(facts, pkgs, CONFIG, {"@/*": ["apps/api/src/*"]})
     assert ("GET", "/api/orders") in {(r.method, r.path) for r in out.routes}
     assert [c.method for c in out.consumers] == [
-        "getUser", "deleteUser", "listOrders", "users.orders", "removedMethod", "search"]
+        "getUser", "deleteUser", "listOrders", "users.orders", "removedMethod", "stats", "search"]
 
 
 def test_configured_paths_and_client_packages():

@@ -890,10 +890,10 @@ class _Linker:
                 if t is None or not path_:
                     continue
                 if t[0] == "instance":
-                    method = self._method_on(t, path_)
-                    if method is not None:
-                        out.append(ConsumerCall(file=path, line=mc.line, package=pname, client_package=t[1],
-                                                method=method, symbol=mc.symbol))
+                    hit = self._method_on(t, path_)
+                    if hit is not None:
+                        out.append(ConsumerCall(file=path, line=mc.line, package=pname, client_package=hit[0],
+                                                method=hit[1], symbol=mc.symbol))
             for c in ff.calls:
                 t = self.type_of(path, "", c.callee)
                 if t is not None and t[0] == "fn":
@@ -902,22 +902,27 @@ class _Linker:
         out.sort(key=lambda c: (c.file, c.line, c.method))
         self.out.consumers = out
 
-    def _method_on(self, t: tuple, path: list[str]) -> str | None:
+    def _method_on(self, t: tuple, path: list[str], depth: int = 0) -> tuple[str, str] | None:
+        """(client package, method name) of `instance.a.b(...)`, None for a helper that makes no request."""
         owner = t[2]
         methods = self.methods_by_owner.get(owner, {})
         for k in range(len(path), 0, -1):
             name = ".".join(path[:k])
             if name in methods:
-                return name
-        # a member the owner has but that makes no request (helpers, fields): not an endpoint call
+                return t[1], name
         file, oname = owner
+        if len(path) > 1 and depth < 4:  # `client.admin.stats()` with `admin = new AdminApi(this)`
+            sub = self.type_of(file, oname, "this." + path[0])
+            if sub is not None and sub[0] == "instance":
+                return self._method_on(sub, path[1:], depth + 1)
+        # a member the owner has but that makes no request (helpers, fields): not an endpoint call
         cls = self._class_index(file).get(oname)
         if cls is not None and path[0] in cls.members:
             return None
         for fa in self.facts[file].factories:
             if fa.name == oname and any(m.name == path[0] for m in fa.methods):
                 return None
-        return ".".join(path)
+        return t[1], ".".join(path)
 
     def _var_index(self, file: str) -> dict[tuple[str, str], object]:
         got = self._vars.get(file)
