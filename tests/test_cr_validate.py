@@ -355,3 +355,21 @@ def test_auto_evidence_for_new_table_rls_and_removed_names(model):
     rm = run("remove_field_not_breaking.md", model)
     assert any(e.step == "consumers" for e in auto_evidence(rm, [f"{SVC}/x.ts"], model, model, check_passed=False)) \
         == (not any("phone" in u.columns for u in model.table_usage))
+
+
+def test_fuzz_validate_against_an_empty_repository():
+    from hypothesis import HealthCheck, given, settings
+
+    from checks.model import RepoModel
+    from tests.test_cr_form import bodies
+
+    empty = RepoModel(root="")
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(bodies())
+    def check(text):
+        r = validate_body(text, empty)
+        assert r.valid == (not [p for p in r.problems if p.severity == "error"])
+        assert r.risk in ("low", "medium", "high")
+
+    check()
