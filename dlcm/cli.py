@@ -171,3 +171,12 @@ def run() -> None:  # pragma: no cover - console entry
 from dlcm.ci import ci as _ci  # noqa: E402
 
 main.add_command(_ci)
+
+from dlcm.rollback_cli import rollback_test as _rollback_test  # noqa: E402
+
+main.add_command(_rollback_test)
+
+from dlcm.cr_cli import cr as _cr, init as _init  # noqa: E402
+
+main.add_command(_cr)
+main.add_command(_init)
