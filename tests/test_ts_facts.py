@@ -319,6 +319,19 @@ def test_degenerate_input_never_raises(source):
         assert ff.diagnostics == [] and ff.reexports[0].star  # TS 5 syntax the grammar lacks is not an error
 
 
+def test_deep_nesting_is_reported_not_raised():
+    src = b"const P = " + b" + ".join([b"'/a'"] * 3000) + b";\n" + b"f(" * 2000 + b")" * 2000 + b"\n"
+    ff = extract_file("deep.ts", src)
+    assert [d.kind for d in ff.diagnostics] == ["ts-extract-error"]
+
+
+def test_storage_buckets_and_array_from_are_not_tables():
+    ff = extract_file("x.ts", b"await supabase.storage.from('avatars').upload(p, f)\n"
+                              b"Array.from('abc'); Buffer.from('x')\n"
+                              b"await supabase.from('profiles').select('avatar_url')\n")
+    assert usage(ff) == [("select", "profiles", ["avatar_url"], [], 3, None, None)]
+
+
 # --------------------------------------------------------------------------- contract
 
 

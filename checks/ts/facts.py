@@ -613,48 +613,61 @@ class _Extractor:
 
     def run(self) -> FileFacts:
         f = self.f
-        self._program()
-        for node in self.caps.get("comment", ()):
-            self._comment(node)
-        for node in self.caps.get("class", ()):
-            n = node.child_by_field_name("name")
-            if n is not None:
-                self._class_names.add(_text(n))
-        for node in self.caps.get("class", ()):
-            self._class(node)
-        for node in self.caps.get("iface", ()):
-            self._type_decl(node, "interface")
-        for node in self.caps.get("alias", ()):
-            self._type_decl(node, "type")
-        for node in self.caps.get("return", ()):
-            fn = self._enclosing_fn(node)
-            if fn is not None:
-                self._returns.setdefault(fn.id, []).append(node)
-        for node in self.caps.get("function", ()):
-            self._function(node)
-        for node in self.caps.get("var", ()):
-            self._var(node)
-        for node in self.caps.get("this_assign", ()):
-            self._this_assign(node)
-        for node in self.caps.get("call", ()):
-            try:
-                self._call(node)
-            except RecursionError:  # pathological nesting: skip the call, keep the file
+        caps = self.caps
+        steps = [
+            (self._program, None),
+            (self._comment, "comment"),
+            (self._class_name, "class"),
+            (self._class, "class"),
+            (lambda n: self._type_decl(n, "interface"), "iface"),
+            (lambda n: self._type_decl(n, "type"), "alias"),
+            (self._return, "return"),
+            (self._function, "function"),
+            (self._var, "var"),
+            (self._this_assign, "this_assign"),
+            (self._call, "call"),
+            (self._tables_generic, "tables_generic"),
+            (self._lookup_type, "lookup"),
+            (self._strings, None),
+            (self._finish_routes, None),
+            (self._finish_functions, None),
+        ]
+        failed: Exception | None = None
+        for step, capture in steps:
+            if capture is None:
+                try:
+                    step()
+                except (RecursionError, ValueError, AttributeError, TypeError, KeyError, IndexError) as e:
+                    failed = failed or e
                 continue
-        for node in self.caps.get("tables_generic", ()):
-            self._tables_generic(node)
-        for node in self.caps.get("lookup", ()):
-            self._lookup_type(node)
-        self._strings()
-        self._finish_routes()
-        for ff_, pnames in self._funcs:  # functions that return something or take a router
-            if ff_.returns or ff_.return_type or any((ff_.name, p) in self._routerish for p in pnames):
-                f.functions.append(ff_)
+            for node in caps.get(capture, ()):
+                try:
+                    step(node)
+                except (RecursionError, ValueError, AttributeError, TypeError, KeyError, IndexError) as e:
+                    failed = failed or e  # one odd construct must not cost the whole file
         f.types.sort(key=_by_line)
         f.table_usage.sort(key=_by_line)
         if self.root.has_error:
             self._syntax_error()
+        if failed is not None:
+            f.diagnostics.append(Diagnostic(file=self.path, line=1, kind="ts-extract-error",
+                                            message=f"part of the file could not be analysed: {type(failed).__name__}: {failed}"[:300]))
         return f
+
+    def _class_name(self, node) -> None:
+        n = node.child_by_field_name("name")
+        if n is not None:
+            self._class_names.add(_text(n))
+
+    def _return(self, node) -> None:
+        fn = self._enclosing_fn(node)
+        if fn is not None:
+            self._returns.setdefault(fn.id, []).append(node)
+
+    def _finish_functions(self) -> None:
+        for ff_, pnames in self._funcs:  # functions that return something or take a router
+            if ff_.returns or ff_.return_type or any((ff_.name, p) in self._routerish for p in pnames):
+                self.f.functions.append(ff_)
 
     # ------------------------------------------------------------------ program level
 
@@ -1903,7 +1916,10 @@ class _Extractor:
                 return
             if prop == "from" and args and args[0].type == "string":
                 r = _root_ident(obj)
-                if r not in NOT_TABLE_ROOTS:
+                o = _unwrap(obj)
+                storage = o is not None and o.type == "member_expression" and \
+                    _prop_name(o.child_by_field_name("property")) == "storage"
+                if r not in NOT_TABLE_ROOTS and not storage:  # supabase.storage.from('bucket') is no table
                     self._table_chain(call, obj, args)
             elif prop == "rpc" and args and args[0].type == "string":
                 fn_name = _string_value(args[0])
@@ -2256,7 +2272,9 @@ class _Extractor:
 
 def _error_nodes(node):
     """ERROR / MISSING nodes in document order, minus newer syntax the grammar lacks (`export type *`)."""
-    for c in node.children:
+    stack = list(reversed(node.children))
+    while stack:
+        c = stack.pop()
         if c.is_missing:
             yield c
         elif c.type == "ERROR":
@@ -2264,7 +2282,7 @@ def _error_nodes(node):
                 continue
             yield c
         elif c.has_error:
-            yield from _error_nodes(c)
+            stack.extend(reversed(c.children))
 
 
 def _call_line(call) -> int:
