@@ -17,7 +17,10 @@ from bot.features import checks as checks_feature
 from bot.features import commands as commands_feature
 from bot.render import COMPLETENESS, SAFETY
 from bot.repo_reader import READER
+from bot.github import GitHubClient, RetryPolicy
+from bot.metrics import Metrics
 from bot.server import RunningServer, start
+from bot.store import Store
 
 from .test_bot_support import APP_ID, SECRET, make_settings, public_key_pem
 
@@ -92,14 +95,24 @@ class World:
         assert counts["dead"] == 0 and counts["pending"] == 0 and counts["running"] == 0, counts
 
 
+# GitHub's waits, scaled down for tests (a secondary limit still waits its Retry-After).
+FAST_RETRIES = RetryPolicy(backoff_base=0.05, backoff_cap=0.5, secondary_wait=1.0, timeout=10.0)
+
+
 async def open_world(tmp_path: Path, **settings: Any):
     fake = fakegithub.FakeGitHub()
     await fake.start()
+    config = make_settings(tmp_path, github_api_url=fake.url, **settings)
+    store, metrics = Store(config.db_path), Metrics()
+    github = GitHubClient.from_settings(config, store=store, metrics=metrics, policy=FAST_RETRIES)
     server = await start(
-        make_settings(tmp_path, github_api_url=fake.url, **settings),
+        config,
         FEATURES,
         host="127.0.0.1",
         port=0,
+        store=store,
+        metrics=metrics,
+        github=github,
         queue_options={"poll_interval": 0.05, "backoff_base": 0.05, "backoff_cap": 0.5},
     )
     fake.register_app(APP_ID, public_key_pem(), "dlcm", webhook_url=f"{server.url}/webhooks",
@@ -112,12 +125,12 @@ async def open_world(tmp_path: Path, **settings: Any):
 
 async def close_world(world: World) -> None:
     await world.server.stop()
+    world.store.close()
     await world.fake.stop()
 
 
 @pytest.fixture
 async def world(tmp_path):
-    READER.clear()  # every test starts cold, whatever ran before in this process
     w = await open_world(tmp_path)
     try:
         yield w
