@@ -180,3 +180,7 @@ from dlcm.cr_cli import cr as _cr, init as _init  # noqa: E402
 
 main.add_command(_cr)
 main.add_command(_init)
+
+from dlcm.serve import serve as _serve  # noqa: E402
+
+main.add_command(_serve)
