@@ -1,5 +1,6 @@
 """DLCM205: a table created by the change has no repository."""
 
+import re
 from collections import Counter
 
 from ..config import match
@@ -18,7 +19,8 @@ def _fk_columns(table) -> set[str]:
 
 
 def is_join_table(table) -> bool:
-    """`product_tags(product_id, tag_id, created_at)`: linked through the repositories of both sides."""
+    """`product_tags(product_id, tag_id, primary key (product_id, tag_id))`: read through the repositories of
+    both sides. A table with its own surrogate key is an entity, not a join table."""
     fks = _fk_columns(table)
     if len(fks) < 2:
         return False
@@ -26,7 +28,15 @@ def is_join_table(table) -> bool:
     for con in table.constraints:
         if con.kind == "primary_key":
             pk.update(con.columns)
-    return all(c in fks or c in pk or c in META_COLUMNS for c in table.columns)
+    if not pk or not pk <= fks:
+        return False
+    return all(c in fks or c in META_COLUMNS - {"id"} for c in table.columns)
+
+
+def written_by_database(ctx: CheckContext, table: str) -> bool:
+    """Filled by a trigger or function (`insert into public.audit_log ...`): no application repository."""
+    rx = re.compile(rf"\binsert\s+into\s+(?:\"?public\"?\.)?\"?{re.escape(table)}\"?[\s(]", re.I)
+    return any(f.body and rx.search(f.body) for f in ctx.head.schema_.functions.values())
 
 
 def covered_tables(ctx: CheckContext) -> set[str]:
@@ -61,7 +71,7 @@ def check(ctx: CheckContext):
     for key, table in model.schema_.tables.items():
         if table.schema_ != "public" or key in before or key not in created:
             continue
-        if table.name in covered or is_join_table(table):
+        if table.name in covered or is_join_table(table) or written_by_database(ctx, table.name):
             continue
         path, line = created[key]
         name = repository_name_for(table.name, suffix)

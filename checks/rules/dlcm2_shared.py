@@ -88,10 +88,20 @@ def display_path(raw: str) -> str:
             name = re.split(r"[{(?]", s[1:], maxsplit=1)[0] or "param"
             out.append("{" + name + "}")
         elif s.startswith("${") and s.endswith("}"):
-            out.append("{" + s[2:-1] + "}")
+            out.append("{" + _param_name(s[2:-1]) + "}")
         else:
             out.append(s)
     return "/" + "/".join(out)
+
+
+def _param_name(expr: str) -> str:
+    """`encodeURIComponent(id)` -> `id`, `order.id` -> `id`, `String(n)` -> `n`."""
+    inner = expr
+    while "(" in inner and inner.endswith(")"):
+        inner = inner[inner.index("(") + 1:-1]
+    inner = inner.split(",")[0].strip()
+    name = re.split(r"[.\s?!]", inner)[-1] if inner else ""
+    return name if re.fullmatch(r"[A-Za-z_$][\w$]*", name or "") else "param"
 
 
 def _seg_match(a: str, b: str) -> bool:

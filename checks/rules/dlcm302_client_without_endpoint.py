@@ -1,7 +1,7 @@
 """DLCM302: a client method calls an endpoint the API does not have."""
 
 from ..findings import CheckContext, Rule
-from .dlcm2_shared import api_links, display_path, path_matches, optional_tail
+from .dlcm2_shared import api_links, display_path, optional_tail, path_matches, segments
 
 
 def check(ctx: CheckContext):
@@ -24,12 +24,30 @@ def check(ctx: CheckContext):
             hint = (f"the API has `{shown}` only for {', '.join(other)}: fix the HTTP method or add a "
                     f"`{cm.http_method}` handler")
         else:
-            api = f" in {', '.join(api_pkgs)}" if api_pkgs else ""
-            hint = (f"add the endpoint{api} (e.g. `router.{cm.http_method.lower()}('...')` in its routes) "
-                    f"or fix the path")
+            near = _nearest_route_file(links, cm)
+            api = f" in {near}" if near else (f" in {', '.join(api_pkgs)}" if api_pkgs else "")
+            hint = f"add a `{cm.http_method}` handler for it{api} or fix the client's path"
         yield RULE.finding(
             f"Client method `{owner}` calls `{cm.http_method} {shown}` but no endpoint matches it; {hint}.",
             cm.file, cm.line, key=f"{owner} {cm.http_method} {cm.path}")
+
+
+def _nearest_route_file(links, cm) -> str | None:
+    """The routes file serving the longest literal prefix of the client path (where the endpoint belongs)."""
+    cs = segments(cm.path)
+    best, best_n = None, 0
+    for r in links.routes:
+        rs = segments(r.path)
+        if links.route_prefix and r.path.startswith(links.route_prefix + "/"):
+            rs = segments(r.path[len(links.route_prefix):])
+        n = 0
+        for a, b in zip(rs, cs):
+            if a != b or a == "{}":
+                break
+            n += 1
+        if n > best_n:
+            best, best_n = r.file, n
+    return best
 
 
 RULE = Rule(

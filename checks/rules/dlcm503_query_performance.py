@@ -53,9 +53,9 @@ def check(ctx: CheckContext):
             name = op.name or "an index"
             if op.kind == "create_index":
                 cols = ", ".join(op.detail.get("columns") or [])
-                msg = (f"Index `{name}` on `{table}` ({cols}) is added: confirm the queries it is for use it "
-                       f"(`explain analyze`) and that building it on a large table is acceptable (use "
-                       f"`create index concurrently` outside a transaction for big tables).")
+                msg = (f"Index `{name}` on `{table}` ({cols}) is added: confirm with `explain analyze` on "
+                       f"production-sized data that the queries it is meant for use it, and how long it takes "
+                       f"to build there.")
             else:
                 msg = (f"Index `{name}` is dropped: check the queries that used it (`explain analyze` on "
                        f"production-sized data) before merging; a missing index turns lookups into scans.")
