@@ -184,3 +184,7 @@ main.add_command(_init)
 from dlcm.serve import serve as _serve  # noqa: E402
 
 main.add_command(_serve)
+
+from dlcm.impact_cli import impact as _impact  # noqa: E402
+
+main.add_command(_impact)
