@@ -355,7 +355,20 @@ def _split_enum_diffs(entries: list[DiffEntry], enum_keys: set[str]) -> tuple[li
     return kept, notes
 
 
-def _error_problem(migration: str | None, phase: Phase, err: PostgresError, what: str) -> Problem:
+def _statement_start(err: PostgresError, statements) -> None:
+    """psql gives the line where the failing statement ends when PostgreSQL shows no `LINE n:`
+    position (e.g. constraint violations, objects that already exist): point at its first line."""
+    if not statements or err.line is None or err.position is not None or err.line != err.statement_end_line:
+        return
+    for st in statements:
+        if st.line <= err.line <= st.end_line:
+            err.line = st.line
+            return
+
+
+def _error_problem(migration: str | None, phase: Phase, err: PostgresError, what: str,
+                   statements=None) -> Problem:
+    _statement_start(err, statements)
     where = err.file or "?"
     if err.line:
         where += f":{err.line}"
@@ -366,6 +379,13 @@ def _error_problem(migration: str | None, phase: Phase, err: PostgresError, what
     for label, v in (("DETAIL", err.detail), ("HINT", err.hint)):
         if v:
             msg += f" ({label}: {v})"
+    if phase == "up-again" and err.sqlstate == "42710" and "enum label" in err.message:
+        msg += (" -- PostgreSQL cannot drop an enum value, so no rollback can remove it: write the migration as "
+                "`alter type ... add value if not exists ...` so that it can run again")
+    elif phase == "up-again" and err.sqlstate in ("42P07", "42710", "42723", "42701"):
+        msg += " -- the rollback leaves this object behind"
+    elif phase == "up-again" and err.sqlstate == "23505":
+        msg += " -- the rollback does not delete the rows the migration inserts"
     return Problem(migration=migration, phase=phase, file=err.file, line=err.line, message=msg)
 
 
@@ -414,8 +434,8 @@ def _test_change(db: _Db, head: RepoModel, base: RepoModel, result: RollbackTest
         try:
             db.apply(m.path, "base")
         except PostgresError as e:
-            result.problems.append(_error_problem(None, "base", e, f"the base branch's migrations do not apply "
-                                                                   f"(fix the base first)"))
+            result.problems.append(_error_problem(None, "base", e, "the base branch's migrations do not apply "
+                                                                   "(fix the base first)", m.statements))
             return
     snaps = [db.snapshot()]
     missing = [m for m in new if m.rollback is None and not m.empty]
@@ -430,7 +450,7 @@ def _test_change(db: _Db, head: RepoModel, base: RepoModel, result: RollbackTest
             db.apply(m.path, "head")
         except PostgresError as e:
             tested[m.path].status = "failed"
-            result.problems.append(_error_problem(m.path, "up", e, "the migration fails"))
+            result.problems.append(_error_problem(m.path, "up", e, "the migration fails", m.statements))
             return
         snaps.append(db.snapshot())
     if missing:
@@ -446,7 +466,7 @@ def _test_change(db: _Db, head: RepoModel, base: RepoModel, result: RollbackTest
             db.apply(m.rollback, "head")
         except PostgresError as e:
             tested[m.path].status = "failed"
-            result.problems.append(_error_problem(m.path, "down", e, "the rollback fails"))
+            result.problems.append(_error_problem(m.path, "down", e, "the rollback fails", _rb_statements(head, m)))
             return
         entries, notes = _split_enum_diffs(diff_catalog(snaps[k - 1], db.snapshot()), enum_keys)
         tested[m.path].notes.extend(notes)
@@ -463,7 +483,7 @@ def _test_change(db: _Db, head: RepoModel, base: RepoModel, result: RollbackTest
         except PostgresError as e:
             tested[m.path].status = "failed"
             result.problems.append(_error_problem(m.path, "up-again", e, "after the rollback, the migration fails "
-                                                                          "when applied again"))
+                                                                          "when applied again", m.statements))
             again_ok = False
             break
     if again_ok:
@@ -479,6 +499,10 @@ def _test_change(db: _Db, head: RepoModel, base: RepoModel, result: RollbackTest
     for t in tested.values():
         if t.status == "not-run":
             t.status = "passed"
+
+
+def _rb_statements(head: RepoModel, m: Migration):
+    return next((r.statements for r in head.rollbacks if r.path == m.rollback), None)
 
 
 def _diff_problem(m: Migration, entries: list[DiffEntry]) -> Problem:
@@ -520,7 +544,7 @@ def _test_each(db: _Db, head: RepoModel, result: RollbackTestResult) -> None:
             db.apply(m.path, "head")
         except PostgresError as e:
             t.status = "failed"
-            result.problems.append(_error_problem(m.path, "up", e, "the migration fails"))
+            result.problems.append(_error_problem(m.path, "up", e, "the migration fails", m.statements))
             for rest in migs[i + 1:]:
                 result.tested.append(Tested(migration=rest.path, rollback=rest.rollback, status="not-run",
                                             notes=[f"not tested: {m.path} before it fails"]))
@@ -532,7 +556,7 @@ def _test_each(db: _Db, head: RepoModel, result: RollbackTestResult) -> None:
         try:
             db.apply(m.rollback, "head")
         except PostgresError as e:
-            result.problems.append(_error_problem(m.path, "down", e, "the rollback fails"))
+            result.problems.append(_error_problem(m.path, "down", e, "the rollback fails", _rb_statements(head, m)))
             broken = True
         if not broken:
             entries, notes = _split_enum_diffs(diff_catalog(before, db.snapshot()), enum_keys_all[m.path])
@@ -543,7 +567,7 @@ def _test_each(db: _Db, head: RepoModel, result: RollbackTestResult) -> None:
                 db.apply(m.path, "head")
             except PostgresError as e:
                 result.problems.append(_error_problem(m.path, "up-again", e, "after the rollback, the migration "
-                                                                              "fails when applied again"))
+                                                                              "fails when applied again", m.statements))
                 broken = True
             if not broken:
                 entries, _ = _split_enum_diffs(diff_catalog(after, db.snapshot()), enum_keys_all[m.path])
