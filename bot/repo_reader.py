@@ -167,6 +167,7 @@ class RepoReader:
         self.cache = cache if cache is not None else Cache()
         self.cache_entries = cache_entries
         self.concurrency = concurrency
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
 
     def clear(self) -> None:
         """Forget everything (benchmarks measure cold reads with it)."""
@@ -210,28 +211,49 @@ class RepoReader:
                           stats: ReadStats | None = None) -> dict[str, bytes]:
         """Contents of the given blobs: from the cache, else one ``GET git/blobs`` each."""
         out: dict[str, bytes] = {}
-        todo = []
+        todo: list[str] = []
+        waits: list[tuple[str, asyncio.Future[bytes]]] = []
         for sha in dict.fromkeys(shas):
             data = self.blobs.get(sha)
-            if data is None:
-                todo.append(sha)
-            else:
+            if data is not None:
                 out[sha] = data
                 if stats is not None:
                     stats.blobs_cached += 1
+            elif sha in self._inflight:  # another job is fetching it right now: share
+                waits.append((sha, self._inflight[sha]))
+            else:
+                todo.append(sha)
+                self._inflight[sha] = asyncio.get_running_loop().create_future()
         if todo:
             limit = asyncio.Semaphore(self.concurrency)
 
             async def one(sha: str) -> None:
-                async with limit:
-                    body = await gh.getitem(f"/repos/{repo}/git/blobs/{sha}")
-                data = decode_blob(body)
-                self.blobs.put(sha, data)
-                out[sha] = data
+                future = self._inflight[sha]
+                try:
+                    async with limit:
+                        body = await gh.getitem(f"/repos/{repo}/git/blobs/{sha}")
+                    data = decode_blob(body)
+                except BaseException as exc:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: waiters re-raise it, nobody else must
+                    raise
+                else:
+                    self.blobs.put(sha, data)
+                    future.set_result(data)
+                    out[sha] = data
+                finally:
+                    self._inflight.pop(sha, None)
 
-            await asyncio.gather(*(one(s) for s in todo))
+            results = await asyncio.gather(*(one(s) for s in todo), return_exceptions=True)
             if stats is not None:
                 stats.blob_calls += len(todo)
+            for r in results:
+                if isinstance(r, BaseException):
+                    raise r
+        for sha, future in waits:
+            out[sha] = await asyncio.shield(future)
+            if stats is not None:
+                stats.blobs_cached += 1
         return out
 
     # -- config and models ------------------------------------------------------------
