@@ -332,6 +332,17 @@ def test_storage_buckets_and_array_from_are_not_tables():
     assert usage(ff) == [("select", "profiles", ["avatar_url"], [], 3, None, None)]
 
 
+def test_table_name_from_a_constant():
+    ff = extract_file("x.ts", b"const TABLE = 'orders'\n"
+                              b"class SupabaseOrderRepository {\n"
+                              b"  private readonly table = 'order_items'\n"
+                              b"  a() { return this.db.from(TABLE).select('id') }\n"
+                              b"  b(t: string) { return this.db.from(this.table).delete().eq('id', 1).from(t) }\n"
+                              b"}\n")
+    assert usage(ff) == [("select", "orders", ["id"], [], 4, "SupabaseOrderRepository.a", None),
+                         ("delete", "order_items", [], ["id"], 5, "SupabaseOrderRepository.b", None)]
+
+
 # --------------------------------------------------------------------------- contract
 
 

@@ -263,6 +263,11 @@ def test_link_single_files_from_facts_fixtures():
         ("createMemoryUserRepo", "memory")]
 
 
+def test_missing_facts_become_diagnostics():
+    out = link({"src/a.ts": None}, [], Config())
+    assert [(d.file, d.kind) for d in out.diagnostics] == [("src/a.ts", "unreadable")]
+
+
 # --------------------------------------------------------------------------- pure helpers
 
 

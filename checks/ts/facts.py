@@ -25,6 +25,9 @@ from pydantic import BaseModel, Field
 
 from ..model import DatabaseTypes, Diagnostic, Method, Param, Suppression, TableUsage, TypeColumn, TypeTable
 
+# Bump when FileFacts changes shape or meaning: cached facts of an older version must be re-extracted.
+FACTS_VERSION = 1
+
 # --------------------------------------------------------------------------- tree-sitter objects (built once)
 
 TS_LANGUAGE = ts.Language(tst.language_typescript())
@@ -1914,7 +1917,7 @@ class _Extractor:
             obj = callee.child_by_field_name("object")
             if prop is None or obj is None:
                 return
-            if prop == "from" and args and args[0].type == "string":
+            if prop == "from" and args and args[0].type in ("string", "identifier", "member_expression", "template_string"):
                 r = _root_ident(obj)
                 o = _unwrap(obj)
                 storage = o is not None and o.type == "member_expression" and \
@@ -2077,6 +2080,9 @@ class _Extractor:
 
     def _table_chain(self, call, obj, args) -> None:
         table = _string_value(args[0])
+        if table is None:  # .from(TABLE) / .from(this.table) with a string constant
+            p = self._pieces(args[0])
+            table = p[0][1] if len(p) == 1 and p[0][0] == "lit" else None
         if not table:
             return
         schema = None
@@ -2516,7 +2522,7 @@ def _lookup_keys(node) -> list[str | None]:
 
 
 __all__ = [
-    "FileFacts", "ImportFact", "ReexportFact", "TypeDeclFact", "ClassFact", "FactoryFact", "FuncFact", "VarFact",
+    "FACTS_VERSION", "FileFacts", "ImportFact", "ReexportFact", "TypeDeclFact", "ClassFact", "FactoryFact", "FuncFact", "VarFact",
     "RouterFact", "RouteFact", "MountFact", "HttpCallFact", "MemberCallFact", "CallFact",
     "extract_file", "parse_select", "parse_suppression", "pieces_text", "framework_of_module",
 ]

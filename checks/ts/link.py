@@ -209,8 +209,13 @@ class _Linker:
         self.config = config
         ignored = _glob_matcher(config.paths.ignore)
         self.facts: dict[str, FileFacts] = {}
+        self.bad: list[Diagnostic] = []
         for path, ff in facts.items():
             if ignored(path):
+                continue
+            if not isinstance(ff, FileFacts):  # a cache entry of another kind or an error object
+                self.bad.append(Diagnostic(file=path, line=1, kind="unreadable",
+                                           message=f"no TypeScript facts for this file ({type(ff).__name__})"))
                 continue
             if ff.path != path:
                 ff = _repath(ff, path)
@@ -450,6 +455,7 @@ class _Linker:
         self.importers: list[str] = []  # non-test files outside client packages that import something
         self.api_pkgs: set[str | None] = set()
         is_test, is_api, client_pkgs = self.is_test, self.is_api, self.client_pkgs
+        out.diagnostics.extend(self.bad)
         for path, ff in self.facts.items():
             if ff.table_usage:
                 out.table_usage.extend(ff.table_usage)
