@@ -48,11 +48,11 @@ def impact(path, table, column, change, to, endpoint, expose, base, fmt, link_ba
     )
     from dlcm.cli import UserError, _build, build_check
 
+    if (column or change or to) and not table and not endpoint:
+        raise UserError("--column/--change/--to need --table")
     if not table and not base and not endpoint:
         raise UserError("say what changes: `--table T [--column C] [--change ...]`, `--endpoint 'GET /x'` "
                         "or `--base REF` for the working tree's change")
-    if (column or change or to) and not table and not endpoint:
-        raise UserError("--column/--change/--to need --table")
     changes = []
     if table or endpoint:
         kind = change or ("api-endpoint" if endpoint and not table else "modify")

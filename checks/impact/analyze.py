@@ -683,6 +683,11 @@ def _word(name: str, text: str | None) -> bool:
     return bool(text) and re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text or "") is not None
 
 
+def _mentions_table(t: str, text: str | None) -> bool:
+    """`public.users` or (for public tables) a bare `users`, never `auth.users`."""
+    return _word(t, text) or (t.startswith("public.") and _word(t.split(".", 1)[1], text))
+
+
 def _db_objects(model: RepoModel, t: str, ch: ProposedChange) -> list[str]:
     """Indexes, constraints, FKs, policies, triggers, views and functions that depend on the table/column."""
     s = model.schema_
@@ -716,17 +721,17 @@ def _db_objects(model: RepoModel, t: str, ch: ProposedChange) -> list[str]:
         if p.table == t:
             if col is None or _word(col, p.using) or _word(col, p.with_check):
                 out.append(f'policy "{p.name}" on {p.table}')
-        elif _word(bare, p.using) or _word(bare, p.with_check):
+        elif _mentions_table(t, p.using) or _mentions_table(t, p.with_check):
             if col is None or _word(col, p.using) or _word(col, p.with_check):
                 out.append(f'policy "{p.name}" on {p.table} (reads {t})')
     for k, tr in s.triggers.items():
         if tr.table == t and col is None:
             out.append(f"trigger {tr.name}")
     for k, v in s.views.items():
-        if _word(bare, v.definition) and (col is None or _word(col, v.definition)):
+        if _mentions_table(t, v.definition) and (col is None or _word(col, v.definition)):
             out.append(f"view {k}")
     for k, f in s.functions.items():
-        if _word(bare, f.body) and (col is None or _word(col, f.body)):
+        if _mentions_table(t, f.body) and (col is None or _word(col, f.body)):
             out.append(f"function {k}")
     return out
 
