@@ -370,3 +370,13 @@ def test_extract_is_fast():
 def test_table_usage_objects_are_model_objects():
     ff = facts("crlf.ts")
     assert all(isinstance(u, TableUsage) for u in ff.table_usage)
+
+
+def test_extraction_in_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = sorted(os.listdir(FIXTURES))
+    want = {n: facts(n).model_dump() for n in names}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda n: (n, facts(n).model_dump()), names * 3))
+    assert all(want[n] == d for n, d in got)

@@ -295,6 +295,7 @@ def test_normalise_path(pieces, client, expected):
     ("UserRepository", "users"), ("OrderItemRepository", "order_items"), ("CategoryRepository", "categories"),
     ("AddressRepository", "addresses"), ("StatusRepository", "statuses"), ("PersonRepository", "people"),
     ("DayRepository", "days"), ("HTTPLogRepository", "http_logs"), ("UsersRepository", "users"),
+    ("IUserRepository", "users"), ("IORepository", "ios"),
 ])
 def test_table_naming_convention(name, table):
     assert table_for(name, "Repository") == table

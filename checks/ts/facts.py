@@ -17,6 +17,7 @@ resolved by the link step). Constants of the same file are inlined here.
 from __future__ import annotations
 
 import os
+import threading
 from typing import NamedTuple
 
 import tree_sitter as ts
@@ -41,11 +42,18 @@ def _read_query(name: str) -> str:
 
 
 _FACTS_SCM = _read_query("facts.scm")
-_PARSERS = {"ts": ts.Parser(TS_LANGUAGE), "tsx": ts.Parser(TSX_LANGUAGE)}
-_CURSORS = {
-    "ts": ts.QueryCursor(ts.Query(TS_LANGUAGE, _FACTS_SCM)),
-    "tsx": ts.QueryCursor(ts.Query(TSX_LANGUAGE, _FACTS_SCM)),
-}
+_LANGUAGES = {"ts": TS_LANGUAGE, "tsx": TSX_LANGUAGE}
+_QUERIES = {"ts": ts.Query(TS_LANGUAGE, _FACTS_SCM), "tsx": ts.Query(TSX_LANGUAGE, _FACTS_SCM)}
+# Parsers and query cursors hold state: one set per thread (the App extracts in worker threads).
+_per_thread = threading.local()
+
+
+def _tools(kind: str) -> tuple[ts.Parser, ts.QueryCursor]:
+    tools = getattr(_per_thread, "tools", None)
+    if tools is None:
+        tools = _per_thread.tools = {
+            k: (ts.Parser(_LANGUAGES[k]), ts.QueryCursor(_QUERIES[k])) for k in _LANGUAGES}
+    return tools[kind]
 
 # --------------------------------------------------------------------------- facts
 
@@ -585,8 +593,9 @@ def language_for(path: str) -> str:
 def extract_file(path: str, source: bytes) -> FileFacts:
     """Everything dlcm needs from one `.ts`/`.tsx` file; never raises on bad syntax."""
     kind = language_for(path)
-    tree = _PARSERS[kind].parse(source)
-    caps = _CURSORS[kind].captures(tree.root_node)
+    parser, cursor = _tools(kind)
+    tree = parser.parse(source)
+    caps = cursor.captures(tree.root_node)
     for nodes in caps.values():  # the cursor groups by capture name; keep document order within each
         nodes.sort(key=_position)
     return _Extractor(path, tree.root_node, caps).run()

@@ -124,6 +124,8 @@ def pluralise(word: str) -> str:
 def table_for(repo_name: str, suffix: str) -> str:
     """`UserRepository` -> `users`, `OrderItemRepository` -> `order_items`, `CategoryRepository` -> `categories`."""
     stem = repo_name[: -len(suffix)] if suffix and repo_name.endswith(suffix) else repo_name
+    if len(stem) > 2 and stem[0] == "I" and stem[1].isupper() and stem[2].islower():
+        stem = stem[1:]  # IUserRepository
     parts = snake(stem).split("_")
     parts[-1] = pluralise(parts[-1])
     return "_".join(p for p in parts if p)
