@@ -276,6 +276,58 @@ def api_links(ctx: CheckContext, model: RepoModel | None = None) -> ApiLinks:
     return got
 
 
+def _client_files(ctx: CheckContext, package: str | None = None) -> list[str]:
+    pkgs = [p for p in ctx.head.packages if p.is_client and (package is None or p.name == package)]
+    out = []
+    for f in ctx.head.files:
+        if not f.endswith((".ts", ".tsx", ".mts", ".cts")) or f.endswith(".d.ts"):
+            continue
+        if any(x in f for x in (".test.", ".spec.", "/__tests__/", "/node_modules/")):
+            continue
+        if any(f.startswith(p.path + "/") for p in pkgs if p.path):
+            out.append(f)
+    return sorted(out)
+
+
+_STR = re.compile(r"""(['"`])(/[^'"`\s]*)\1""")
+
+
+def client_source_paths(ctx: CheckContext) -> list[str] | None:
+    """Normalised paths written in client package sources (`'/orders/{id}/items'.replace(...)` included),
+    for calls the extractor could not follow. None without a source."""
+    if not has_source(ctx):
+        return None
+    cache = _cache(ctx)
+    if "client_paths" not in cache:
+        out = []
+        for f in _client_files(ctx):
+            for line in source_lines(ctx, f) or []:
+                for m in _STR.finditer(line):
+                    p = re.split(r"[?#]", m.group(2), maxsplit=1)[0]
+                    segs = []
+                    for seg in segments(p):
+                        if seg.startswith(":") or (seg.startswith("{") and seg.endswith("}")) or seg.startswith("${"):
+                            segs.append("{}")
+                        else:
+                            segs.append(re.sub(r"\$\{[^}]*\}|\{[A-Za-z_]\w*\}", "{}", seg))
+                    if segs:
+                        out.append("/" + "/".join(segs))
+        cache["client_paths"] = out
+    return cache["client_paths"]
+
+
+def client_source_defines(ctx: CheckContext, package: str, name: str) -> bool:
+    """A client package source still declares a member `name` (a method the extractor did not see)."""
+    if not has_source(ctx):
+        return False
+    rx = re.compile(rf"(?<![\w$.]){re.escape(name.rsplit('.', 1)[-1])}\s*(?:<[^>]*>)?\s*(?:\(|=|:\s*(?:async\s*)?\()")
+    for f in _client_files(ctx, package):
+        for line in source_lines(ctx, f) or []:
+            if rx.search(line) and not re.search(r"\.\s*" + re.escape(name.rsplit('.', 1)[-1]) + r"\s*\(", line):
+                return True
+    return False
+
+
 # --------------------------------------------------------------------------- tests
 
 

@@ -53,14 +53,12 @@ def check(ctx: CheckContext):
         else:
             what = f"dropped by {_where(ctx, ('drop_table', 'drop_view'), name)}"
             todo = "remove the usage"
-        for u in usages:
-            if u.table != name:
-                continue
+        for (file, line, symbol), verbs in _group((u, USES.get(u.kind, "uses")) for u in usages if u.table == name):
             yield RULE.finding(
-                f"`{name}` is {what} but `{u.symbol or u.file}` still {USES.get(u.kind, 'uses')} it; {todo} in "
+                f"Table `{name}` is {what} but `{symbol or file}` still {_and(verbs)} it; {todo} in "
                 f"the same change, or keep the table until no code uses it (expand/contract: stop using it in one "
                 f"release, drop it in the next).",
-                u.file, u.line, key=f"{name}:{u.file}:{u.symbol}:{u.kind}")
+                file, line, key=f"{name}:{file}:{symbol}")
 
     # columns
     for key, t_before in before.items():
@@ -81,21 +79,34 @@ def check(ctx: CheckContext):
             else:
                 what = f"dropped by {_where(ctx, ('drop_column',), (name, new_name), col)}"
                 todo = "remove it from the query"
+            hits = []
             for u in usages:
                 if u.table != new_name:
                     continue
-                how = None
                 if col in u.columns:
-                    how = USES.get(u.kind, "uses")
+                    hits.append((u, USES.get(u.kind, "uses")))
                 elif col in u.filters:
-                    how = "filters or sorts by"
-                if how is None:
-                    continue
+                    hits.append((u, "filters or sorts by"))
+            for (file, line, symbol), verbs in _group(hits):
                 yield RULE.finding(
-                    f"Column `{name}.{col}` is {what} but `{u.symbol or u.file}` still {how} it; {todo} in the "
+                    f"Column `{name}.{col}` is {what} but `{symbol or file}` still {_and(verbs)} it; {todo} in the "
                     f"same change, or keep the column until no code uses it (expand/contract: stop using it in one "
                     f"release, drop it in the next).",
-                    u.file, u.line, key=f"{name}.{col}:{u.file}:{u.symbol}:{u.kind}")
+                    file, line, key=f"{name}.{col}:{file}:{symbol}")
+
+
+def _group(pairs):
+    """Usages on one line of one symbol (`.insert(...).select(...)`) make one finding."""
+    out: dict[tuple, list[str]] = {}
+    for u, verb in pairs:
+        verbs = out.setdefault((u.file, u.line, u.symbol), [])
+        if verb not in verbs:
+            verbs.append(verb)
+    return out.items()
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 RULE = Rule(

@@ -1,6 +1,7 @@
 """DLCM702: a client method the change removes or renames is still called by a consumer."""
 
 from ..findings import CheckContext, Rule
+from .dlcm2_shared import client_source_defines, display_path
 
 
 def check(ctx: CheckContext):
@@ -12,6 +13,8 @@ def check(ctx: CheckContext):
     for m in base.client_methods:
         if (m.package, m.name) not in now:
             removed.setdefault((m.package, m.name), m)
+    # still declared in the client's source, through a call the extractor does not follow
+    removed = {k: m for k, m in removed.items() if not client_source_defines(ctx, k[0], k[1])}
     if not removed:
         return
     for call in head.consumers:
@@ -27,7 +30,7 @@ def check(ctx: CheckContext):
             todo = ("update the call in this change (or keep the client method, deprecated, until no consumer "
                     "calls it)")
         yield RULE.finding(
-            f"`{call.symbol or call.file}` calls `{owner}` ({old.http_method} {old.raw_path}), which this change "
+            f"`{call.symbol or call.file}` calls `{owner}` ({old.http_method} {display_path(old.raw_path)}), which this change "
             f"removes from {old.package}; {todo}.",
             call.file, call.line, key=f"{old.package}:{old.name}:{call.symbol}")
 
