@@ -1972,6 +1972,8 @@ class _Extractor:
             if node is None:
                 return
         path.reverse()
+        while node.type in WRAPPERS and node.named_child_count:  # (c as any).var.x(), (await f()).x()
+            node = node.named_children[0]
         t = node.type
         decl_at = -1
         keep = True  # worth keeping for the link step (consumers, tests)
