@@ -43,7 +43,8 @@ FEATURES_PACKAGE = "bot.features"
 
 # Events a bot (even this App) may trigger that dlcm must still handle: a migration PR
 # opened by Renovate or Dependabot needs its required check like any other.
-BOT_EVENTS_HANDLED = frozenset({"pull_request", "push", "check_suite", "merge_group"})
+# Deployments are mostly made by bots (GitHub Actions) and move change requests along.
+BOT_EVENTS_HANDLED = frozenset({"pull_request", "push", "check_suite", "merge_group", "deployment_status"})
 
 # The core router: App-level bookkeeping every deployment needs.
 router = Router()

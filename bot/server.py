@@ -252,7 +252,8 @@ def create_app(
     store = store or Store(settings.db_path)
     metrics = metrics or Metrics()
     github = github or GitHubClient.from_settings(settings, store=store, metrics=metrics)
-    router = compose(*(discover_features() if handlers is None else handlers))
+    features = list(discover_features() if handlers is None else handlers)
+    router = compose(*features)
     dispatcher = Dispatcher(router, store=store, settings=settings, metrics=metrics, github=github)
     options = {
         "workers": settings.workers,
@@ -268,6 +269,9 @@ def create_app(
     app.router.add_get("/metrics", metrics_endpoint)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
+    for part in features:  # a feature may add HTTP routes and background work: setup_app(app)
+        if callable(setup := getattr(part, "setup_app", None)):
+            setup(app)
     return app
 
 

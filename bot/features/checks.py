@@ -30,6 +30,7 @@ import hashlib
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,13 @@ SAFETY_CATEGORY = "safety"
 TRANSIENT = (gidgethub.GitHubException, aiohttp.ClientError, asyncio.TimeoutError, RetryLater)
 
 _locks: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
+
+# Hooks other features add to while their App runs (bot/features/change_requests.py does):
+# BLOCKERS give reasons that fail dlcm/completeness whatever the rules say (a breaking change
+# request not approved yet); ON_CHECKED hear about every finished check of a pull request
+# (to move the linked change requests along). Empty unless such a feature is on.
+BLOCKERS: list[Callable[[Any, Any, Target], Awaitable[list[str]]]] = []
+ON_CHECKED: list[Callable[[Any, Any, Target, dict[str, Any]], Awaitable[None]]] = []
 
 
 def _lock(*key: Any) -> asyncio.Lock:
@@ -167,10 +175,12 @@ async def check(gh: Any, ctx: Any, target: Target, *, reader: RepoReader = READE
             if record and record.get("done"):
                 if target.pull_number is not None:
                     await sync_sticky(gh, ctx, target, record)
+                await _notify_checked(gh, ctx, target, record)
                 return _outcome(target, record, skipped=True)
             target = await _fresh_if_base_changed(ctx, target)
         runs = await start_runs(gh, ctx, target)
         record = await analyse(gh, ctx, target, reader, {n: r.get("url") for n, r in runs.items()})
+        await apply_blockers(gh, ctx, target, record)
         for line in record["checks"]:
             run = runs[line["name"]]
             output = record["_outputs"][line["name"]]
@@ -184,7 +194,35 @@ async def check(gh: Any, ctx: Any, target: Target, *, reader: RepoReader = READE
         await store.arun(store.kv_set, KV_RESULTS, f"{target.repo}@{target.head_sha}", record)
         if target.pull_number is not None:
             await store.arun(store.kv_set, KV_RESULTS, f"{target.repo}#{target.pull_number}", record)
+        await _notify_checked(gh, ctx, target, record)
         return _outcome(target, record)
+
+
+async def apply_blockers(gh: Any, ctx: Any, target: Target, record: dict[str, Any]) -> None:
+    """Fail completeness for the reasons of :data:`BLOCKERS` (listed first in its summary)."""
+    if target.pull_number is None or not BLOCKERS:
+        return
+    reasons = [r for blocker in BLOCKERS for r in await blocker(gh, ctx, target)]
+    record["blocked"] = reasons
+    if not reasons:
+        return
+    text = "**Blocked**: " + ("\n\n" if len(reasons) > 1 else "") + "\n".join(
+        ("- " if len(reasons) > 1 else "") + r for r in reasons) + "\n\n"
+    out = dict(record["_outputs"][COMPLETENESS])
+    out["title"] = f"blocked: {reasons[0]}"[: render.MAX_TITLE]
+    out["summary"] = (text + (out.get("summary") or ""))[: 65_535]
+    record["_outputs"] = {**record["_outputs"], COMPLETENESS: out}
+    for line in record["checks"]:
+        if line["name"] == COMPLETENESS:
+            line["conclusion"], line["title"] = "failure", out["title"]
+    record["comment"] = text + (record.get("comment") or "") if not record["passed"] else text
+    record["passed"] = False
+
+
+async def _notify_checked(gh: Any, ctx: Any, target: Target, record: dict[str, Any]) -> None:
+    if target.pull_number is not None:
+        for hook in ON_CHECKED:
+            await hook(gh, ctx, target, record)
 
 
 def _outcome(target: Target, record: dict[str, Any], skipped: bool = False) -> Outcome:
@@ -391,5 +429,5 @@ async def latest_of_pull(ctx: Any, repo: str, number: int) -> dict[str, Any] | N
     return await ctx.store.arun(ctx.store.kv_get, KV_RESULTS, f"{repo}#{number}")
 
 
-__all__ = ["CHECK_NAMES", "KV_RESULTS", "KV_RUNS", "KV_STICKY", "Outcome", "Target", "check", "latest", "latest_of_pull",
+__all__ = ["BLOCKERS", "CHECK_NAMES", "KV_RESULTS", "ON_CHECKED", "KV_RUNS", "KV_STICKY", "Outcome", "Target", "check", "latest", "latest_of_pull",
            "router"]
