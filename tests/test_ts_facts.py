@@ -380,3 +380,9 @@ def test_extraction_in_threads():
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda n: (n, facts(n).model_dump()), names * 3))
     assert all(want[n] == d for n, d in got)
+
+
+def test_handler_calls_through_casts_and_parentheses():
+    ff = extract_file("r.ts", b"import { Hono } from 'hono'\nexport const r = new Hono()\n"
+                              b"r.get('/:id', async (c) => c.json(await (c as any).var.repos.things.findById(c.req.param('id'))))\n")
+    assert [(x.method, x.handler_calls) for x in ff.routes] == [("GET", ("things.findById",))]
