@@ -144,7 +144,7 @@ def test_type_lattice(old, new, kind):
 def test_breaking_classification(model):
     r = analyze(model, [ProposedChange("orders", "total_cents", change="type", to="smallint")])
     assert r.breaking[0].id == "column-type-narrowed" and r.breaking[0].level == "error"
-    assert r.breaking[0].rule == "DLCM705"
+    assert r.breaking[0].rule == "DLCM755"
     r = analyze(model, [ProposedChange("orders", "total_cents", change="type", to="bigint")])
     assert [(b.id, b.level) for b in r.breaking] == [("column-type-widened", "info")]  # number either way
     r = analyze(model, [ProposedChange("users", "email", change="add", to="text not null default ''")])
