@@ -640,7 +640,9 @@ class _Builder:
             for f, *_ in entries:
                 if f:
                     r.file_components[f] = name
-        r.edges = [(a, b, ", ".join(sorted(ls))) for (a, b), ls in sorted(self._edges.items())]
+        pos = {c.name: i for i, c in enumerate(comps)}
+        r.edges = [(a, b, ", ".join(sorted(ls))) for (a, b), ls in
+                   sorted(self._edges.items(), key=lambda kv: (pos.get(kv[0][0], 99), pos.get(kv[0][1], 99)))]
         self._layer_of = layer_of
         return r
 

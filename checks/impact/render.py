@@ -147,17 +147,36 @@ def render_markdown(report: ImpactReport, link: Link | None = None, title: str |
         return [f"{comp or '(no component)'}: {r['what']} — {link(r['file'], r['line']) if r['file'] else ''}"
                 for comp, r in ordered[n:]]
 
+    state = {"plans": len(report.rollback.plans), "breaking": len(report.breaking), "missing": len(report.missing)}
+
     def render(n: int, tail: list[str], tail_more: int, notes: list[str]) -> str:
+        p, b, m = state["plans"], state["breaking"], state["missing"]
         return tmpl.render(report=report, title=title or title_of(report), counts=counts_line(report),
                            nodes=nodes, edges=edges, icons=ICONS, sections=sections(n), link=link,
                            tail=tail, tail_more=tail_more, tail_count=len(tail) + tail_more,
-                           rollback=report.rollback, notes=notes, breaking_errors=errs)
+                           rollback=report.rollback, plans=report.rollback.plans[:p],
+                           plans_more=report.rollback.plans[p:], breaking=report.breaking[:b],
+                           breaking_more=len(report.breaking) - b, missing=report.missing[:m],
+                           missing_more=len(report.missing) - m, notes=notes, breaking_errors=errs)
 
     notes = list(report.notes)
     out = render(len(rows), [], 0, notes)
     if len(out) <= limit:
         return out
     notes = notes[:5] + ([f"… and {len(report.notes) - 5} more notes"] if len(report.notes) > 5 else [])
+    # what gives way, in order: component tables (to a tail), rollback plans, breaking and missing lists
+    for key in ("plans", "breaking", "missing"):
+        if len(render(0, [], max(1, len(rows)), notes)) <= limit:
+            break
+        lo, hi = 0, state[key]
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            state[key] = mid
+            if len(render(0, [], max(1, len(rows)), notes)) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        state[key] = lo
     # the largest number of table rows that leaves room for a one-line tail
     lo, hi = 0, len(rows)
     while lo < hi:
@@ -181,7 +200,7 @@ def render_markdown(report: ImpactReport, link: Link | None = None, title: str |
     while len(out) > limit and tail:  # the "N more" digits may tip it over
         tail.pop()
         out = render(n, tail, len(rest) - len(tail), notes)
-    if len(out) > limit:  # pathological: huge breaking/missing lists
+    if len(out) > limit:  # pathological (a huge mermaid graph): cut
         out = out[: limit - 80].rsplit("\n", 1)[0] + "\n\n… (report cut at 65,535 characters)\n"
     return out
 

@@ -208,7 +208,9 @@ def _steps(ch: ProposedChange, strategy: str, layers: dict[int, list[str]], r: I
     cli = ", ".join(layers.get(2, []))
     cons = ", ".join(layers.get(3, []))
     what = ch.target
-    repo = sorted({m.symbol for m in r.repository_methods if m.flavour != "interface"})
+    mine = [m for m in r.repository_methods if m.flavour != "interface"
+            and (len(r.changes) == 1 or what in m.why or ch.target_column() in m.why)]
+    repo = sorted({m.symbol for m in mine})
     repo_s = (", ".join(repo[:6]) + (f" and {len(repo) - 6} more" if len(repo) > 6 else "")) or "the repositories"
     removal = ch.change in ("drop", "rename", "type", "nullability") and strategy == "expand/contract"
     fwd: list[str] = []
