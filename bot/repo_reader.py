@@ -311,7 +311,7 @@ class RepoReader:
         if base_sha and base_sha != head_sha:
             base = await self.snapshot(gh, repo, base_sha, config=head.config, config_file=head.config_file,
                                        config_blob=head.config_blob, stats=stats)
-            base.model.ref = base_sha
+            base.model.ref = base_sha[:12]  # a label: "compared with <sha>" in reports
         return PullModels(head, base, stats)
 
 

@@ -188,3 +188,7 @@ main.add_command(_serve)
 from dlcm.impact_cli import impact as _impact  # noqa: E402
 
 main.add_command(_impact)
+
+from dlcm.demo import demo as _demo  # noqa: E402
+
+main.add_command(_demo)
