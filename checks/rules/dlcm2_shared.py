@@ -257,6 +257,12 @@ class ApiLinks:
             return None
         return c.most_common(1)[0][0]
 
+    def unprefixed(self, path: str) -> str:
+        """A route path without the mount prefix the client's base URL holds."""
+        if self.route_prefix and path.startswith(self.route_prefix + "/"):
+            return path[len(self.route_prefix):]
+        return path
+
     def expected_client_path(self, rt: Route) -> str:
         """The path a client method of this route would call (the mount prefix the client omits removed)."""
         p = display_path(rt.raw_path)
@@ -348,8 +354,11 @@ def route_tested(model: RepoModel, rt: Route, links: ApiLinks | None = None, ri:
     """A test file that references the route (its path or a client method calling it), else None."""
     paths = _paths if _paths is not None else test_paths(model)
     opt = optional_tail(rt.raw_path)
+    forms = {rt.path}
+    if links is not None:
+        forms.add(links.unprefixed(rt.path))  # tests often call through a helper that adds the prefix
     for f, p in paths:
-        if path_matches(rt.path, p, opt):
+        if any(path_matches(form, p, opt) for form in forms):
             return f
         # a sub-router tested on its own: `/1/orders` for `/users/{}/orders`
         rs, ps = segments(rt.path), segments(p)

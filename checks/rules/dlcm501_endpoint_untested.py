@@ -8,11 +8,15 @@ def check(ctx: CheckContext):
     if ctx.base is None:
         return
     model = ctx.head
-    before = {(r.method, r.path) for r in ctx.base.routes}
     links = api_links(ctx)
+    base_links = api_links(ctx, ctx.base)
+    # an endpoint that only moved under a new mount prefix (`basePath('/api/v1')`) is not new
+    before = {(r.method, p) for r in ctx.base.routes for p in {r.path, base_links.unprefixed(r.path)}}
     paths = test_paths(model)
     for ri, rt in enumerate(links.routes):
-        if (rt.method, rt.path) in before or rt.method == "ALL" or is_wildcard(rt):
+        if rt.method == "ALL" or is_wildcard(rt):
+            continue
+        if (rt.method, rt.path) in before or (rt.method, links.unprefixed(rt.path)) in before:
             continue
         if route_tested(model, rt, links, ri, paths):
             continue

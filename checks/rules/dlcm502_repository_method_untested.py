@@ -1,7 +1,25 @@
 """DLCM502: a repository method added by the change has no test."""
 
+import re
+
 from ..findings import CheckContext, Rule
-from .dlcm2_shared import api_links, declared_in, route_tested, test_paths
+from .dlcm2_shared import api_links, declared_in, impls_of, route_tested, test_paths
+
+
+def _aliases(ctx: CheckContext, iface) -> set[str]:
+    """Names code uses for a repository: `coupons`, `couponRepository`, `couponRepo`, its classes, its tables."""
+    suffix = ctx.config.naming.repository_suffix
+    stem = iface.name[: -len(suffix)] if suffix and iface.name.endswith(suffix) else iface.name
+    low = stem.lower()
+    out = {iface.name.lower(), low, low + "s", low + "es", low + "repository", low + "repo", low + "srepository",
+           low + "srepo"}
+    out.update(t.replace("_", "").lower() for t in iface.tables)
+    out.update(i.name.lower() for i in impls_of(ctx.head, iface.name))
+    return out
+
+
+def _mentions(ident: str, aliases: set[str]) -> bool:
+    return any(part.lower().replace("_", "") in aliases for part in re.split(r"[.\s]", ident))
 
 
 def check(ctx: CheckContext):
@@ -9,33 +27,58 @@ def check(ctx: CheckContext):
         return
     model = ctx.head
     before = {(r.name, m.name) for r in ctx.base.repositories for m in r.methods}
-    idents: set[str] = set()
-    for t in model.tests:
-        idents.update(t.identifiers)
+    owners: dict[str, int] = {}
+    for r in model.repositories:
+        for name in {m.name for m in r.methods}:
+            owners[name] = owners.get(name, 0) + 1
     links = api_links(ctx)
     paths = test_paths(model)
-    tested_routes_calls: set[str] | None = None
+    tested_calls: list[str] | None = None
     for iface in model.repositories:
+        aliases = _aliases(ctx, iface)
         seen: set[str] = set()
         for m in iface.methods:
             if (iface.name, m.name) in before or m.name in seen:
                 continue
             seen.add(m.name)
-            if m.name in idents:
+            shared = owners.get(m.name, 0) > 1  # `create`, `findById`: the name alone proves nothing
+            if _tested_directly(model, m.name, aliases, shared):
                 continue
-            if tested_routes_calls is None:  # methods an endpoint calls whose path a test calls
-                tested_routes_calls = set()
+            if tested_calls is None:  # repository calls of endpoints whose path a test calls
+                tested_calls = []
                 for ri, rt in enumerate(links.routes):
                     if rt.handler_calls and route_tested(model, rt, links, ri, paths):
-                        tested_routes_calls.update(c.rsplit(".", 1)[-1] for c in rt.handler_calls)
-            if m.name in tested_routes_calls:
+                        tested_calls.extend(rt.handler_calls)
+            if any(_call_is(c, m.name, aliases, shared) for c in tested_calls):
                 continue
             f, line = declared_in(ctx, iface, m)
             yield RULE.finding(
-                f"New repository method `{iface.name}.{m.name}` has no test: no test calls `{m.name}` or an "
-                f"endpoint that uses it. Add a test against the in-memory implementation (and the endpoint "
-                f"that uses it) covering its results and edge cases.",
+                f"New repository method `{iface.name}.{m.name}` has no test: no test calls it, directly or through "
+                f"an endpoint that uses it. Add a test against the in-memory implementation (or through the "
+                f"endpoint) covering its results and edge cases.",
                 f, line, key=f"{iface.name}.{m.name}")
+
+
+def _tested_directly(model, name: str, aliases: set[str], shared: bool) -> bool:
+    for t in model.tests:
+        ids = t.identifiers
+        if name not in ids and not any(i.endswith("." + name) for i in ids):
+            continue
+        if not shared:
+            return True
+        # a dotted call through the repository (`repos.coupons.create`) or a test that imports its classes
+        if any(i.endswith("." + name) and _mentions(i[: -len(name) - 1], aliases) for i in ids):
+            return True
+        if any(i.lower() in aliases for i in ids):
+            return True
+    return False
+
+
+def _call_is(call: str, name: str, aliases: set[str], shared: bool) -> bool:
+    owner, _, meth = call.rpartition(".")
+    if meth != name:
+        return False
+    return not shared or not owner or _mentions(owner, aliases)
 
 
 RULE = Rule(
