@@ -7,6 +7,7 @@ run only re-reads the files that changed.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -52,14 +53,28 @@ def default_cache_dir() -> str:
 
 
 def _cache_file(cache_dir: str, label: str) -> str:
-    h = hashlib.sha1(f"{CACHE_VERSION}:{label}".encode()).hexdigest()[:16]
+    from .ts.facts import FACTS_VERSION
+
+    h = hashlib.sha1(f"{CACHE_VERSION}:{FACTS_VERSION}:{label}".encode()).hexdigest()[:16]
     return os.path.join(cache_dir, f"model-{h}.pickle")
+
+
+class _NoGC:
+    """Pickling thousands of small objects triggers many useless GC passes (~5x slower)."""
+
+    def __enter__(self):
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was:
+            gc.enable()
 
 
 def load_cache(cache_dir: str, label: str) -> tuple[Cache, dict]:
     """The extraction cache and DirSource stat cache of a root (empty when missing or stale)."""
     try:
-        with open(_cache_file(cache_dir, label), "rb") as f:
+        with open(_cache_file(cache_dir, label), "rb") as f, _NoGC():
             data = pickle.load(f)
         if data.get("version") == CACHE_VERSION:
             return Cache(entries=data["entries"]), data.get("stat", {})
@@ -74,7 +89,7 @@ def save_cache(cache_dir: str, label: str, cache: Cache, stat: dict | None = Non
     os.makedirs(cache_dir, exist_ok=True)
     target = _cache_file(cache_dir, label)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
+    with os.fdopen(fd, "wb") as f, _NoGC():
         pickle.dump({"version": CACHE_VERSION, "entries": cache.entries, "stat": stat or {}}, f,
                     protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, target)
@@ -107,6 +122,11 @@ def _sql_extract(path: str, text: str, kind: str, suffix: str):
 
 
 def build_model(source: Source, config: Config | None = None, cache: Cache | None = None) -> RepoModel:
+    with _NoGC():  # extraction allocates many long-lived small objects; cyclic GC only slows it
+        return _build_model(source, config, cache)
+
+
+def _build_model(source: Source, config: Config | None = None, cache: Cache | None = None) -> RepoModel:
     """Everything dlcm knows about the repository behind `source`.
 
     Raises ConfigError for a broken `.github/dlcm.yml` (the user must fix it);
