@@ -371,3 +371,40 @@ def test_cli_base_ref(tmp_path):
     assert "drop column public.users.phone" in res.output
     assert "still-referenced" in res.output
     assert "(https://github.com/o/r/blob/abc/supabase/rollbacks/20240501000000_drop_users_phone.down.sql#L1)" in res.output
+
+
+# --------------------------------------------------------------------------- handler receivers
+
+
+@pytest.mark.parametrize("call,repo,how", [
+    ("users.findById", "UserRepository", "name"),
+    ("userRepo.findById", "UserRepository", "name"),
+    ("userRepository.findById", "UserRepository", "name"),
+    ("supabaseUserRepository.findById", "UserRepository", "name"),
+    ("user_repo.findByTelegramId", "UserRepository", "name"),
+    ("orders.listItems", "OrderRepository", "name"),
+    ("store.listItems", "OrderRepository", "unique-method"),  # only OrderRepository declares it
+    ("r.findById", None, "ambiguous"),  # three repositories declare findById
+    ("users.listItems", "OrderRepository", "unique-method"),  # the name says users, the method says orders
+    ("mailer.send", None, "unresolved"),
+])
+def test_receiver_heuristic(model, call, repo, how):
+    from checks.impact import index_for
+
+    link = index_for(model).resolve_call(call)
+    assert (link.repository, link.how) == (repo, how)
+
+
+def test_ambiguous_receiver_is_a_note_not_a_guess(tmp_path):
+    from tests.variants import write_files
+
+    repo = make_repo(tmp_path)
+    users = (EXAMPLE / "apps/database-service/src/routes/users.ts").read_text()
+    users = users.replace("  const user = await c.var.repos.users.findById(c.req.param('id'))",
+                          "  const r = c.var.repos.users\n  const user = await r.findById(c.req.param('id'))")
+    write_files(repo, {"apps/database-service/src/routes/users.ts": users})
+    m = build_model(DirSource(str(repo)))
+    r = analyze(m, [ProposedChange("users", "phone", change="drop")])
+    assert "GET /users/{}" not in {f"{e.method} {e.path}" for e in r.endpoints}
+    assert any("`r.findById` in GET /users/:id" in n for n in r.notes)
+    assert "Analysis notes" in render_markdown(r)

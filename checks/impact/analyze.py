@@ -1012,8 +1012,9 @@ def analyze(model: RepoModel, changes: list[ProposedChange], *, after: RepoModel
         _missing(r, ch, model, idx, after, aidx, expose or ch.change == "api-endpoint", after is not None)
     r.rollback = rollback_plans(r, model, after, b._layer_of)
     notes = []
-    for n in idx.notes + (aidx.notes if aidx is not None and aidx is not idx else []):
-        if n not in notes:
+    touched = {m.repository for m in r.repository_methods if m.repository}
+    for cands, n in idx.ambiguous + (aidx.ambiguous if aidx is not None and aidx is not idx else []):
+        if cands & touched and n not in notes:
             notes.append(n)
     r.notes = notes
     r.components = [c for c in r.components]

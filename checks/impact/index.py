@@ -105,7 +105,7 @@ class ModelIndex:
             for a in self._repo_aliases(r):
                 if r.name not in self._aliases[a]:
                     self._aliases[a].append(r.name)
-        self.notes: list[str] = []
+        self.ambiguous: list[tuple[set[str], str]] = []  # (candidate interfaces, note) of unresolved calls
         self.route_links: list[RouteLinks] = [self._link_route(rt) for rt in model.routes]
         self.routes_by_method: dict[tuple[str, str], list[tuple[RouteLinks, int]]] = defaultdict(list)
         for rl in self.route_links:
@@ -165,10 +165,11 @@ class ModelIndex:
             if ln.repository:
                 primary = i
             elif ln.how == "ambiguous":
-                self.notes.append(
+                owners = self.method_owners.get(ln.method, [])
+                self.ambiguous.append((set(owners),
                     f"`{ln.call}` in {rt.method} {rt.raw_path} ({rt.file}:{rt.line}) could be "
-                    f"{' or '.join(self.method_owners.get(ln.method, []))}.{ln.method}: the receiver's name "
-                    f"does not say which repository it is, so this call is not followed")
+                    f"{' or '.join(owners)}.{ln.method}: the receiver's name does not say which repository it "
+                    f"is, so this call is not followed"))
         return RouteLinks(rt, links, primary)
 
     # ------------------------------------------------------------------ lookups
