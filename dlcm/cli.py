@@ -192,3 +192,7 @@ main.add_command(_impact)
 from dlcm.demo import demo as _demo  # noqa: E402
 
 main.add_command(_demo)
+
+from dlcm.scaffold_cli import scaffold as _scaffold  # noqa: E402
+
+main.add_command(_scaffold)
