@@ -408,3 +408,28 @@ def test_ambiguous_receiver_is_a_note_not_a_guess(tmp_path):
     assert "GET /users/{}" not in {f"{e.method} {e.path}" for e in r.endpoints}
     assert any("`r.findById` in GET /users/:id" in n for n in r.notes)
     assert "Analysis notes" in render_markdown(r)
+
+
+def test_pr_add_column_complete_has_nothing_missing(tmp_path):
+    repo = make_repo(tmp_path)
+    types = (EXAMPLE / "apps/database-service/src/database.types.ts").read_text()
+    types = types.replace("          phone: string | null\n", "          email: string | null\n          phone: string | null\n")
+    types = types.replace("          phone?: string | null\n", "          email?: string | null\n          phone?: string | null\n")
+    sup = (EXAMPLE / "apps/database-service/src/repositories/supabase/supabase-user-repository.ts").read_text()
+    sup = sup.replace("language_code, phone, created_at", "language_code, phone, email, created_at")
+    sup = sup.replace("        phone: input.phone ?? null,\n", "        phone: input.phone ?? null,\n        email: input.email ?? null,\n")
+    sup = sup.replace("        phone: patch.phone,\n", "        phone: patch.phone,\n        email: patch.email,\n")
+    apply_variant(repo, {
+        "supabase/migrations/20240501000000_add_users_email.sql": "alter table public.users add column email text;\n",
+        "supabase/rollbacks/20240501000000_add_users_email.down.sql": "alter table public.users drop column email;\n",
+        "apps/database-service/src/database.types.ts": types,
+        "apps/database-service/src/repositories/supabase/supabase-user-repository.ts": sup})
+    base, head = _models(repo)
+    r = analyze_diff(base, head, expose=True)
+    assert not r.missing, r.missing
+    assert {e.effect for e in r.endpoints} == {"contract"}
+    assert {f"{e.method} {e.path}" for e in r.endpoints} == {
+        "GET /users/{}", "GET /users/by-telegram/{}", "POST /users", "PATCH /users/{}"}
+    assert not r.consumers and not r.breaking
+    dm = r.rollback.plans[0].down_migration
+    assert dm.exists and dm.sql == "alter table public.users drop column email;"

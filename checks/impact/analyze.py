@@ -212,9 +212,16 @@ def _hit_usage(u: TableUsage, ch: ProposedChange, column_def: tuple, table: Tabl
             if star:
                 h.carries = True
                 h.touches.append(f"select * returns {col} as soon as it exists (line {u.line})")
+            elif in_cols:
+                h.carries = True
+                h.touches.append(f"select {col} (line {u.line})")
             else:
                 h.wiring = True
                 h.touches.append(f"select list must name {col} to return it (line {u.line})")
+            return h
+        if u.kind in ("insert", "upsert", "update") and in_cols:
+            h.carries = h.writes = True
+            h.touches.append(f"{u.kind} key {col} (line {u.line})")
             return h
         if u.kind in ("insert", "upsert"):
             h.wiring = h.writes = True
@@ -895,9 +902,12 @@ def _missing(r: ImpactReport, ch: ProposedChange, model: RepoModel, idx: ModelIn
             miss("column-not-written", obj, f"no repository method writes {col}: add it to the insert/update keys of "
                                              f"{', '.join(ins) or 'a ' + t + ' repository method'}")
         if expose:
-            eps = [e for e in r.endpoints if e.effect == "contract"]
-            if pr_mode and not eps:
-                miss("column-not-exposed", obj, f"the change request asks for {obj} in the API but no endpoint returns it")
+            eps = [e for e in r.endpoints if e.effect == "contract" and obj in e.why]
+            if not eps:
+                cands = [f"{e.method} {e.raw_path}" for e in r.endpoints if e.effect == "wiring" and obj in e.why]
+                miss("column-not-exposed", obj, f"the change asks for {col} in the API but no endpoint returns it" +
+                     (f" yet: wire it through {', '.join(cands[:4])}" + (" ..." if len(cands) > 4 else "")
+                      if cands else ": add an endpoint and its client method"))
     if ch.change == "new-table":
         repos = hidx.repositories_of_table(t)
         if htable is None:
