@@ -433,3 +433,19 @@ def test_pr_add_column_complete_has_nothing_missing(tmp_path):
     assert not r.consumers and not r.breaking
     dm = r.rollback.plans[0].down_migration
     assert dm.exists and dm.sql == "alter table public.users drop column email;"
+
+
+def test_analyze_request_from_issue_body(model):
+    """From the issue form's fields (parsed, not validated) to a report, without raising."""
+    from checks.changes.form import parse_issue_body
+    from checks.impact import analyze_request
+
+    body = ("### Summary\n\nDrop the phone number\n\n### Change type\n\nremove-field\n\n### Table(s)\n\nusers\n\n"
+            "### Column(s)\n\nphone\n\n### Breaking\n\nyes\n")
+    cr = parse_issue_body(body)
+    r = analyze_request(model, cr)
+    assert [(c.change, c.table, c.column) for c in r.changes] == [("drop", "public.users", "phone")]
+    assert {c.name for c in r.components} == {"database", "database-service", "database-client", "telegram-bot", "web"}
+    bad = parse_issue_body(body.replace("phone", "fax"))
+    r = analyze_request(model, bad)
+    assert r.notes[0].startswith("not analysed as asked: column public.users.fax does not exist")

@@ -1038,3 +1038,17 @@ def analyze_diff(base: RepoModel, head: RepoModel, config: Config | None = None,
 
     changes = changes_from_diff(base, head)
     return analyze(base, changes, after=head, config=config, expose=expose, check=False)
+
+
+def analyze_request(model: RepoModel, change, *, after: RepoModel | None = None,
+                    config: Config | None = None) -> ImpactReport:
+    """A change request's impact, never raising: `change` is the validator's `NormalizedChange`
+    (or a raw `ChangeRequest`); what cannot be analysed becomes a note of the report."""
+    from .diff import changes_from_request
+
+    changes = changes_from_request(change)
+    problems = validate_changes(model, changes)
+    expose = bool(getattr(change, "expose_api", False))
+    r = analyze(model, changes, after=after, config=config, expose=expose, check=False)
+    r.notes = [f"not analysed as asked: {p}" for p in problems] + r.notes
+    return r
