@@ -16,7 +16,6 @@ import pytest
 from bot.features import checks as checks_feature
 from bot.features import commands as commands_feature
 from bot.render import COMPLETENESS, SAFETY
-from bot.repo_reader import READER
 from bot.github import GitHubClient, RetryPolicy
 from bot.metrics import Metrics
 from bot.server import RunningServer, start
