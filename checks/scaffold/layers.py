@@ -236,6 +236,28 @@ def add_aliases(project: Project, conv: Conventions, e: Entity) -> str:
     return target
 
 
+def ensure_alias(project: Project, conv: Conventions, e: Entity, kind: str) -> None:
+    """The insert ("Insert") or update ("Update") alias of an existing table, when it has none yet."""
+    name = e.insert if kind == "Insert" else e.update
+    path = conv.types_file or e.iface_file
+    doc = project.doc(path)
+    if name in _declared(doc):
+        return
+    lines, helpers = _alias_lines(project, conv, path, e)
+    line = next(x for x in lines if x.startswith(f"export type {name} ="))
+    from .conventions import table_alias
+
+    last = None  # after the table's other aliases, where a person would put it
+    for a in doc.walk("type_alias_declaration"):
+        if table_alias(doc, a.child_by_field_name("value"))[1] == e.name or doc.t(a.child_by_field_name("name")) == e.row:
+            last = a.parent if a.parent is not None and a.parent.type == "export_statement" else a
+    pos = last.end_byte if last is not None else len(doc.data.rstrip(b"\n"))
+    doc.insert(pos, "\n" + project.code(path, line))
+    if conv.database_types_file and path != conv.database_types_file:
+        _ensure_import(project, doc, [h for h in helpers if kind in h or h == "Database"], file=conv.database_types_file,
+                       type_only=True)
+
+
 def _has_update(e: Entity, project: Project) -> bool:
     return bool([c for c in e.writable() if c.name not in _owner_cols(project, e)])
 
@@ -693,7 +715,7 @@ function object(value: unknown): Record<string, unknown> {
 
 
 def add_parsers(project: Project, conv: Conventions, e: Entity, router_file: str,
-                with_update: bool) -> tuple[str, str | None, str]:
+                with_update: bool, with_create: bool = True) -> tuple[str | None, str | None, str]:
     """`parseNew<E>` / `parse<E>Patch` in the validation module; returns (create fn, update fn, file)."""
     v = validation_for(project, conv, router_file)
     path = v.file
@@ -702,8 +724,11 @@ def add_parsers(project: Project, conv: Conventions, e: Entity, router_file: str
     doc = None if in_router else project.doc(path)
     declared = {"badRequest", "object"} if in_router else \
         {doc.t(n.child_by_field_name("name")) for n in doc.walk("function_declaration")}
-    create_fn = f"parseNew{e.E}"
+    create_fn = f"parseNew{e.E}" if with_create else None
     update_fn = f"parse{e.E}Patch" if with_update else None
+    for fn in (create_fn, update_fn):
+        if fn and fn in declared:
+            raise ScaffoldError(f"{path} already has a function `{fn}`")
     lines = [f"export function {create_fn}(value: unknown): {e.insert} {{",
              f"  const body = {v.body_fn}(value)"]
     checks, fields = [], []
@@ -720,7 +745,7 @@ def add_parsers(project: Project, conv: Conventions, e: Entity, router_file: str
     lines.extend(checks)
     lines.append("  return input")
     lines.append("}")
-    fns = ["\n".join(lines)]
+    fns = ["\n".join(lines)] if create_fn else []
     if update_fn:
         ul = [f"export function {update_fn}(value: unknown): {e.update} {{",
               f"  const body = {v.body_fn}(value)",
@@ -746,7 +771,8 @@ def add_parsers(project: Project, conv: Conventions, e: Entity, router_file: str
     if needs_db:
         _ensure_import(project, doc, ["Database"], file=conv.database_types_file, type_only=True)
     via = _types_module_of(project, doc, conv) or conv.types_file or e.iface_file
-    _ensure_import(project, doc, [e.insert] + ([e.update] if update_fn else []), file=via, type_only=True)
+    _ensure_import(project, doc, ([e.insert] if create_fn else []) + ([e.update] if update_fn else []), file=via,
+                   type_only=True)
     return create_fn, update_fn, path
 
 
@@ -905,7 +931,7 @@ def _new_router(project: Project, conv: Conventions, path: str, name: str, items
     if extra:
         lines.append("import { HTTPException } from 'hono/http-exception'")
         e0 = items[0][0].entity
-        types = [e0.insert] + ([e0.update] if parse_fns.get("update") else [])
+        types = ([e0.insert] if parse_fns.get("create") else []) + ([e0.update] if parse_fns.get("update") else [])
         lines.append(_import_line(project, path, names=types, file=getattr(project, "types_file", None)
                                   or e0.iface_file, type_only=True))
         if extra_t[1] or extra_t[2]:
@@ -951,6 +977,30 @@ def client_type(project: Project, c: Column, path: str, json_known: bool) -> str
     elif "Json" in t and not json_known:
         t = t.replace("Json", "unknown")
     return t + (" | null" if c.nullable else "")
+
+
+def ensure_client_input(project: Project, conv: Conventions, e: Entity, kind: str) -> None:
+    """`Create<E>Input` / `Update<E>Input` of an existing table's wire type, when the client has none."""
+    path = conv.client_types_file
+    if path is None:
+        return
+    doc = project.doc(path)
+    name = e.create_input if kind == "create" else e.update_input
+    if name in _declared(doc):
+        return
+    json_known = "Json" in _declared(doc)
+    if kind == "create":
+        lines = [f"export interface {name} {{"]
+        for c in e.writable():
+            lines.append(f"  {c.name}{'?' if insert_optional(c) else ''}: {client_type(project, c, path, json_known)}")
+        lines.append("}")
+        text = "\n".join(lines)
+    else:
+        union = " | ".join(f"'{c.name}'" for c in e.writable() if c.name not in _owner_cols(project, e))
+        text = f"export type {name} = Partial<Pick<{e.wire}, {union}>>"
+        if len(text) > project.style(path).width:
+            text = f"export type {name} = Partial<\n  Pick<{e.wire}, {union}>\n>"
+    doc.insert(len(doc.data.rstrip(b"\n")), "\n\n" + project.code(path, text))
 
 
 def client_types(project: Project, conv: Conventions, e: Entity, with_update: bool) -> None:

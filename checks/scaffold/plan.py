@@ -16,12 +16,12 @@ from ..model import Column, RepoModel, Table
 from .conventions import Conventions, detect, table_alias
 from .errors import ScaffoldError
 from .fieldprop import FieldCtx, extend_code
-from .layers import (Endpoint, Entity, Param, RepoMethod, add_aliases, add_client_cases, add_client_methods,
+from .layers import (Endpoint, ensure_alias, ensure_client_input, Entity, Param, RepoMethod, add_aliases, add_client_cases, add_client_methods,
                      add_handlers, add_impl_methods, add_interface_method, add_parsers, client_types, col_param,
                      make_entity, register, router_files, write_implementations, write_interface, _declared)
 from .names import camel, kebab, pascal, singular, snake
 from .project import FileChange, Project, Reader
-from .sqlgen import (add_field_sql, check_identifier, check_type, detect_sql_conventions, migration_paths,
+from .sqlgen import (enum_key, add_field_sql, check_identifier, check_type, detect_sql_conventions, migration_paths,
                      new_table_sql, next_version, parse_columns, replay_new, split_table, ts_default)
 from .testgen import add_field_tests, endpoint_tests, new_table_tests
 from .tsedit import Doc
@@ -322,6 +322,8 @@ def _api_endpoint(project: Project, a: ApiEndpoint) -> str:
         if m.kind not in ("existing",) and a.repository_method is not None:
             pass
     ep = Endpoint(verb, path, e, m, _client_name(e, m, verb, segs), 201 if m.kind == "create" else 200)
+    if new_method and m.kind in ("create", "update"):
+        ensure_alias(project, conv, e, "Insert" if m.kind == "create" else "Update")
     if new_method:
         if m.kind == "existing":
             raise ScaffoldError(f"`{e.iface}` has no method `{m.name}` and {verb} {path} does not say what it does; "
@@ -333,11 +335,13 @@ def _api_endpoint(project: Project, a: ApiEndpoint) -> str:
         parse_fns.update(_existing_parsers(project, conv, e))
         if parse_fns.get(m.kind) is None:
             router = router_files(project, conv).get("/" + segs[0]) or posixpath.join(conv.routes_dir, segs[0] + ".ts")
-            c, u, f = add_parsers(project, conv, e, router, m.kind == "update")
-            parse_fns.update({"create": c, "update": u, "file": f})
+            c, u, f = add_parsers(project, conv, e, router, m.kind == "update", m.kind == "create")
+            parse_fns.update({m.kind: c or u, "file": f})
     add_handlers(project, conv, [ep], parse_fns)
     if conv.client_types_file and e.wire not in _declared(project.doc(conv.client_types_file)):
         client_types(project, conv, e, True)
+    if m.kind in ("create", "update"):
+        ensure_client_input(project, conv, e, m.kind)
     add_client_methods(project, conv, [ep], section=None)
     add_client_cases(project, conv, [ep])
     endpoint_tests(project, conv, ep, new_method)
@@ -381,6 +385,10 @@ def _infer_method(project: Project, conv: Conventions, e: Entity, verb: str, seg
             if col is None:
                 raise ScaffoldError(f"{e.name} has no column `{snake(rest[0][3:])}` to look up by")
             c = t.columns[col]
+            if enum_key(model, c.type) is not None or c.type.endswith("[]"):
+                raise ScaffoldError(f"looking {e.name} up by `{col}` ({c.type}) needs the path value validated "
+                                    f"against the type; dlcm scaffold only generates lookups by text, number and "
+                                    f"uuid columns")
             unique = c.unique or c.primary_key or any(
                 con.kind in ("unique", "primary_key") and con.columns == [col] for con in t.constraints)
             p = col_param(project, t, col)

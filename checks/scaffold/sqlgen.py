@@ -433,17 +433,23 @@ def new_table_sql(model: RepoModel, conv: SqlConventions, schema: str, table: st
         lines.append("created_at timestamptz not null default now()")
     if "updated_at" not in given:
         lines.append("updated_at timestamptz not null default now()")
-    fks = ([owner.column] if owner is not None and owner.column not in given else []) + \
+    owner_col = owner.column if owner is not None and owner.column not in given else None
+    fks = ([owner_col] if owner_col else []) + \
         [s.name for s in specs if s.column.references and not s.column.unique and not s.column.primary_key]
-    indexes = [{"name": conv.index_name.format(table=table, column=c), "column": c,
-                "qualified": f"{schema}.{conv.index_name.format(table=table, column=c)}"} for c in fks]
+    indexes = []
+    for c in fks:
+        # the owner's rows are listed newest first: one index serves the foreign key and that order
+        sort = c == owner_col and "created_at" not in given
+        cols = f"{c}, created_at desc" if sort else c
+        name = conv.index_name.format(table=table, column=f"{c}_created_at" if sort else c)
+        indexes.append({"name": name, "column": cols, "qualified": f"{schema}.{name}"})
     trigger = None
     if conv.updated_at_function:
         trigger = {"name": conv.trigger_name.format(table=table), "function": conv.updated_at_function}
     things = human(table)
     policies: list[dict] = []
     if owner is not None:
-        expr = owner.policy_expr if owner.column in given or owner is not None else None
+        expr = owner.policy_expr
         if len(expr) > 60:
             using = f"  using (\n    {expr}\n  )"
             check = f"  with check (\n    {expr}\n  )"

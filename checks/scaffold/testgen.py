@@ -324,6 +324,23 @@ def _repo_case(project: Project, e: Entity, m, sample: dict, sample2: dict) -> s
     const {v} = await repo.create({obj(sample)})
     expect((await repo.{m.name}({v}.{m.column})).map((row) => row.id)).toContain({v}.id)
   }})"""
+    if m.kind == "update":
+        upd = _updatable(project, e)
+        val = _second_value(project, upd)
+        return f"""  it('updates a {human_e(e)}', async () => {{
+    const repo = new {e.mem_cls}()
+    const {v} = await repo.create({obj(sample)})
+    expect(await repo.{m.name}({v}.id, {{ {upd.name}: {val} }})).toMatchObject({{ id: {v}.id, {upd.name}: {val} }})
+    expect(await repo.{m.name}(crypto.randomUUID(), {{ {upd.name}: {val} }})).toBeNull()
+  }})"""
+    if m.kind == "create":
+        return f"""  it('creates a {human_e(e)}', async () => {{
+    const repo = new {e.mem_cls}()
+    const input = {obj(sample)}
+    const {v} = await repo.{m.name}(input)
+    expect({v}).toMatchObject(input)
+    expect(await repo.findById({v}.id)).toEqual({v})
+  }})"""
     if m.kind == "delete":
         return f"""  it('deletes a {human_e(e)}', async () => {{
     const repo = new {e.mem_cls}()
@@ -359,6 +376,29 @@ def _route_case(project: Project, conv: Conventions, h: Harness, ep: Endpoint, s
     pname = ep.params[-1] if ep.params else None
     if m.kind == "list_by" and m.parent is not None:
         return _list_by_parent_case(project, conv, h, ep, sample)
+    if m.kind == "create":
+        req = f"""    expect((await {call}('POST', '{ep.path}', {{}})).status).toBe(400)\n""" if sample else ""
+        return f"""  it('creates a {human_e(e)}', async () => {{
+    const {{ {call} }} = {h.setup}()
+    const input = {obj(sample)}
+    const res = await {call}('POST', '{ep.path}', input)
+    expect(res.status).toBe(201)
+    expect(await res.json()).toMatchObject(input)
+{req}  }})"""
+    if m.kind == "update":
+        upd = _updatable(project, e)
+        val = _second_value(project, upd)
+        url = ep.path.replace(f":{pname}", "${" + v + ".id}")
+        unknown = ep.path.replace(f":{pname}", "${crypto.randomUUID()}")
+        return f"""  it('updates a {human_e(e)}', async () => {{
+    const {{ {call}, repos }} = {h.setup}()
+    const {v} = await repos.{e.key}.create({obj(sample)})
+    const res = await {call}('{ep.verb}', `{url}`, {{ {upd.name}: {val} }})
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({{ id: {v}.id, {upd.name}: {val} }})
+    expect((await {call}('{ep.verb}', `{url}`, {{}})).status).toBe(400)
+    expect((await {call}('{ep.verb}', `{unknown}`, {{ {upd.name}: {val} }})).status).toBe(404)
+  }})"""
     value = f"{v}.{m.column}" if m.kind in ("find_by", "list_by") and m.column else f"{v}.id"
     url = ep.path.replace(f":{pname}", "${" + value + "}") if pname else ep.path
     what = {"find_by_id": f"finds a {human_e(e)} by id", "find_by": f"finds a {human_e(e)} by {m.column}",
