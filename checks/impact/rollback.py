@@ -292,7 +292,8 @@ def rollback_plans(r: ImpactReport, base: RepoModel, head: RepoModel | None,
             down = DownMigration(path=None, exists=False, sql=sql)
         elif not down.exists:
             down.sql = sql
-        contract |= strategy == "expand/contract" and ch.change in ("drop", "rename", "type", "nullability")
+        contract |= (strategy == "expand/contract" and ch.change in ("drop", "rename", "type", "nullability")) or (
+            ch.change == "api-endpoint" and ch.to in ("removed", "client-method-removed", "client-method-changed"))
         fwd, back = _steps(ch, strategy, layers, r)
         plans.append(RollbackPlan(change=ch.label(), strategy=strategy, down_migration=down, data_loss=loss,
                                   data_loss_why=why, steps=fwd, rollback_steps=back, test=_test(r, base)))
@@ -302,13 +303,14 @@ def rollback_plans(r: ImpactReport, base: RepoModel, head: RepoModel | None,
 
 
 def _test(r: ImpactReport, model: RepoModel) -> str:
+    schema = any(c.change != "api-endpoint" for c in r.changes)
     pkgs: list[str] = []
     for c in r.components:
         for f in c.files:
             p = model.package_of(f)
             if p is not None and p.path and p.scripts.get("test") and p.name not in pkgs:
                 pkgs.append(p.name)
-    s = TEST
-    if pkgs:
-        s += ", then " + " && ".join(f"`pnpm --filter {p} test`" for p in pkgs)
-    return s
+    tests = " && ".join(f"`pnpm --filter {p} test`" for p in pkgs)
+    if not schema:
+        return tests or "`pnpm test`"
+    return TEST + (", then " + tests if tests else "")
