@@ -150,6 +150,51 @@ def _match_segs(rs: list[str], ps: list[str]) -> bool:
     return len(rs) == len(ps)
 
 
+class PathIndex:
+    """Items by concrete or normalised path, found by a route pattern without scanning them all.
+
+    Buckets are keyed by segment count and a literal first (or last) segment; a pattern is only
+    compared with the items of the buckets it can match.
+    """
+
+    def __init__(self):
+        self._first: dict[tuple[int, str | None], list] = {}
+        self._last: dict[tuple[int, str | None], list] = {}
+        self._all: dict[int, list] = {}
+
+    def add(self, path: str, item) -> None:
+        segs = segments(path)
+        n = len(segs)
+        entry = (path, item)
+        self._all.setdefault(n, []).append(entry)
+        first = segs[0] if segs and "{}" not in segs[0] else None
+        last = segs[-1] if segs and "{}" not in segs[-1] else None
+        self._first.setdefault((n, first), []).append(entry)
+        self._last.setdefault((n, last), []).append(entry)
+
+    def candidates(self, pattern: str):
+        """(path, item) with the pattern's segment count whose first or last segment can match."""
+        segs = segments(pattern)
+        n = len(segs)
+        if not segs:
+            return self._all.get(0, [])
+        first, last = segs[0], segs[-1]
+        if "{}" not in first and "*" not in first:
+            return self._first.get((n, first), []) + self._first.get((n, None), [])
+        if "{}" not in last and "*" not in last:
+            return self._last.get((n, last), []) + self._last.get((n, None), [])
+        return self._all.get(n, [])
+
+    def match(self, pattern: str, optional: int = 0):
+        """Items whose path the route pattern matches (`{}` params, optional trailing params)."""
+        segs = segments(pattern)
+        for k in range(optional + 1):
+            form = "/" + "/".join(segs[: len(segs) - k])
+            for path, item in self.candidates(form):
+                if path_matches(form, path):
+                    yield item
+
+
 def is_wildcard(route: Route) -> bool:
     return "*" in route.path
 
@@ -176,14 +221,40 @@ class ApiLinks:
         self.clients = list(model.client_methods)
         self.route_prefix = ""  # routes are mounted under it, the client's base URL holds it
         self.client_prefix = ""  # client paths hold it, routes do not
+        # routes by (segment count, first segment); wildcard and optional-tail routes are always candidates
+        self._index = PathIndex()
+        self._flex: list[int] = []
+        for ri, rt in enumerate(self.routes):
+            if "*" in rt.path or optional_tail(rt.raw_path):
+                self._flex.append(ri)
+            else:
+                self._index.add(rt.path, ri)
         self._choose_prefix()
         self.by_client: dict[int, list[Route]] = {}
         self.by_route: dict[int, list[ClientMethod]] = {}
         for ci, cm in enumerate(self.clients):
-            for ri, rt in enumerate(self.routes):
+            for ri in self._candidates(cm, self.route_prefix, self.client_prefix):
+                rt = self.routes[ri]
                 if self._matches(rt, cm):
                     self.by_client.setdefault(ci, []).append(rt)
                     self.by_route.setdefault(ri, []).append(cm)
+
+    def _candidates(self, cm: ClientMethod, rp: str, cp: str):
+        seen: set[int] = set()
+        probes = [cm.path]
+        if rp:
+            probes.append(rp + cm.path)
+        if cp and cm.path.startswith(cp + "/"):
+            probes.append(cm.path[len(cp):])
+        for probe in probes:
+            for _p, ri in self._index.candidates(probe):
+                if ri not in seen:
+                    seen.add(ri)
+                    yield ri
+        yield from self._flex
+
+    def _any_match(self, cm: ClientMethod, rp: str, cp: str) -> bool:
+        return any(self._matches(self.routes[ri], cm, rp, cp) for ri in self._candidates(cm, rp, cp))
 
     def _matches(self, rt: Route, cm: ClientMethod, route_prefix: str | None = None,
                  client_prefix: str | None = None) -> bool:
@@ -203,7 +274,7 @@ class ApiLinks:
     def _choose_prefix(self) -> None:
         if not self.routes or not self.clients:
             return
-        unmatched = [cm for cm in self.clients if not any(self._matches(rt, cm, "", "") for rt in self.routes)]
+        unmatched = [cm for cm in self.clients if not self._any_match(cm, "", "")]
         if not unmatched:
             return
         cands: Counter = Counter()
@@ -211,16 +282,16 @@ class ApiLinks:
             segs = segments(rt.path)
             for k in (1, 2):
                 if len(segs) > k and all(s != "{}" and "*" not in s for s in segs[:k]):
-                    cands[("route", "/" + "/".join(segs[:k]))] += 0
-        for cm in self.clients:
+                    cands[("route", "/" + "/".join(segs[:k]))] += 1
+        for cm in unmatched:
             segs = segments(cm.path)
             for k in (1, 2):
                 if len(segs) > k and all(s != "{}" for s in segs[:k]):
-                    cands[("client", "/" + "/".join(segs[:k]))] += 0
+                    cands[("client", "/" + "/".join(segs[:k]))] += 1
         best, best_n = None, 0
-        for side, pre in cands:
+        for (side, pre), _n in cands.most_common(40):
             rp, cp = (pre, "") if side == "route" else ("", pre)
-            n = sum(1 for cm in unmatched if any(self._matches(rt, cm, rp, cp) for rt in self.routes))
+            n = sum(1 for cm in unmatched if self._any_match(cm, rp, cp))
             if n > best_n:
                 best, best_n = (side, pre), n
         # a prefix must explain at least two calls (or the only one): one coincidence is not a mount
@@ -248,6 +319,12 @@ class ApiLinks:
 
     def client_for_package(self, package: str | None) -> tuple[str | None, str] | None:
         """(class name, file) of the client that calls most routes of an API package."""
+        memo = self.__dict__.setdefault("_client_for", {})
+        if package not in memo:
+            memo[package] = self._client_for_package(package)
+        return memo[package]
+
+    def _client_for_package(self, package: str | None) -> tuple[str | None, str] | None:
         c: Counter = Counter()
         for ri, cms in self.by_route.items():
             if self.routes[ri].package == package:
@@ -337,38 +414,63 @@ def client_source_defines(ctx: CheckContext, package: str, name: str) -> bool:
 # --------------------------------------------------------------------------- tests
 
 
-def test_paths(model: RepoModel) -> list[tuple[str, str]]:
-    """(test file, path) of every path-like identifier of test files."""
-    out = []
-    for t in model.tests:
-        for ident in t.identifiers:
-            if ident.startswith("/") and len(ident) > 1:
-                p = re.split(r"[?#]", ident, maxsplit=1)[0]
-                p = re.sub(r"\$\{[^}]*\}", "{}", p)
-                out.append((t.file, p))
-    return out
+class TestPaths:
+    """Path-like identifiers of test files, indexed; route lookups are memoised."""
+
+    def __init__(self, model: RepoModel):
+        self.index = PathIndex()
+        self.memo: dict[tuple[str, int], str | None] = {}
+        for t in model.tests:
+            for ident in t.identifiers:
+                if ident.startswith("/") and len(ident) > 1:
+                    p = re.split(r"[?#]", ident, maxsplit=1)[0]
+                    p = re.sub(r"\$\{[^}]*\}", "{}", p)
+                    if segments(p):
+                        self.index.add(p, t.file)
+
+    def find(self, route_path: str, optional: int = 0) -> str | None:
+        key = (route_path, optional)
+        if key not in self.memo:
+            self.memo[key] = self._find(route_path, optional)
+        return self.memo[key]
+
+    def _find(self, route_path: str, optional: int) -> str | None:
+        if "*" in route_path:
+            return None
+        for f in self.index.match(route_path, optional):
+            return f
+        # a sub-router tested on its own: `/1/orders` for `/users/{}/orders`
+        rs = segments(route_path)
+        for n in range(2, len(rs)):
+            tail = "/" + "/".join(rs[-n:])
+            for p, f in self.index.candidates(tail):
+                if any(x != "{}" for x in segments(p)) and path_matches(tail, p):
+                    return f
+        return None
+
+
+def test_paths(model: RepoModel) -> TestPaths:
+    return TestPaths(model)
 
 
 def route_tested(model: RepoModel, rt: Route, links: ApiLinks | None = None, ri: int | None = None,
-                 _paths: list[tuple[str, str]] | None = None) -> str | None:
+                 _paths: TestPaths | None = None) -> str | None:
     """A test file that references the route (its path or a client method calling it), else None."""
-    paths = _paths if _paths is not None else test_paths(model)
+    paths = _paths if _paths is not None else TestPaths(model)
     opt = optional_tail(rt.raw_path)
-    forms = {rt.path}
-    if links is not None:
-        forms.add(links.unprefixed(rt.path))  # tests often call through a helper that adds the prefix
-    for f, p in paths:
-        if any(path_matches(form, p, opt) for form in forms):
-            return f
-        # a sub-router tested on its own: `/1/orders` for `/users/{}/orders`
-        rs, ps = segments(rt.path), segments(p)
-        if 2 <= len(ps) < len(rs) and any(s != "{}" for s in ps) and path_matches("/" + "/".join(rs[-len(ps):]), p):
+    forms = [rt.path]
+    if links is not None and links.unprefixed(rt.path) != rt.path:
+        forms.append(links.unprefixed(rt.path))  # tests often call through a helper that adds the prefix
+    for form in forms:
+        f = paths.find(form, opt)
+        if f:
             return f
     if links is not None and ri is not None:
         names = {cm.name.rsplit(".", 1)[-1] for cm in links.route_clients(ri)}
-        for t in model.tests:
-            if names & set(t.identifiers):
-                return t.file
+        if names:
+            for t in model.tests:
+                if names & set(t.identifiers):
+                    return t.file
     return None
 
 

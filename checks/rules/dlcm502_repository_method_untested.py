@@ -33,7 +33,11 @@ def check(ctx: CheckContext):
             owners[name] = owners.get(name, 0) + 1
     links = api_links(ctx)
     paths = test_paths(model)
-    tested_calls: list[str] | None = None
+    by_name = _tests_by_name(model)
+    calls_by_name: dict[str, list[tuple[int, str]]] = {}
+    for ri, rt in enumerate(links.routes):
+        for c in rt.handler_calls:
+            calls_by_name.setdefault(c.rpartition(".")[2], []).append((ri, c))
     for iface in model.repositories:
         aliases = _aliases(ctx, iface)
         seen: set[str] = set()
@@ -42,14 +46,11 @@ def check(ctx: CheckContext):
                 continue
             seen.add(m.name)
             shared = owners.get(m.name, 0) > 1  # `create`, `findById`: the name alone proves nothing
-            if _tested_directly(model, m.name, aliases, shared):
+            if _tested_directly(by_name, m.name, aliases, shared):
                 continue
-            if tested_calls is None:  # repository calls of endpoints whose path a test calls
-                tested_calls = []
-                for ri, rt in enumerate(links.routes):
-                    if rt.handler_calls and route_tested(model, rt, links, ri, paths):
-                        tested_calls.extend(rt.handler_calls)
-            if any(_call_is(c, m.name, aliases, shared) for c in tested_calls):
+            # through an endpoint whose handler calls it and whose path a test calls
+            if any(_call_is(c, m.name, aliases, shared) and route_tested(model, links.routes[ri], links, ri, paths)
+                   for ri, c in calls_by_name.get(m.name, ())):
                 continue
             f, line = declared_in(ctx, iface, m)
             yield RULE.finding(
@@ -59,19 +60,27 @@ def check(ctx: CheckContext):
                 f, line, key=f"{iface.name}.{m.name}")
 
 
-def _tested_directly(model, name: str, aliases: set[str], shared: bool) -> bool:
-    for t in model.tests:
-        ids = t.identifiers
-        if name not in ids and not any(i.endswith("." + name) for i in ids):
-            continue
+def _tested_directly(by_name: dict[str, list], name: str, aliases: set[str], shared: bool) -> bool:
+    for t in by_name.get(name, ()):
         if not shared:
             return True
+        ids = t.identifiers
         # a dotted call through the repository (`repos.coupons.create`) or a test that imports its classes
         if any(i.endswith("." + name) and _mentions(i[: -len(name) - 1], aliases) for i in ids):
             return True
         if any(i.lower() in aliases for i in ids):
             return True
     return False
+
+
+def _tests_by_name(model) -> dict[str, list]:
+    """Test files by the method names they mention (`x`, or the last part of `a.b.x`)."""
+    out: dict[str, list] = {}
+    for t in model.tests:
+        names = {i.rpartition(".")[2] for i in t.identifiers if not i.startswith("/")}
+        for n in names:
+            out.setdefault(n, []).append(t)
+    return out
 
 
 def _call_is(call: str, name: str, aliases: set[str], shared: bool) -> bool:
