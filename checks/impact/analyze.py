@@ -171,10 +171,8 @@ def _usage_desc(u: TableUsage, column: str | None) -> str:
     if column is None:
         return f"{u.kind} {u.table}{emb} ({where})"
     star = u.kind == "select" and (not u.columns or "*" in u.columns)
-    if star:
-        return f"select *{emb} ({where})"
-    bits = []
-    if column in u.columns:
+    bits = ["select *"] if star else []
+    if column in u.columns and not star:
         bits.append(f"{'select' if u.kind == 'select' else u.kind + ' key'} {column}")
     if column in u.filters:
         bits.append(f"filter/order on {column}")
