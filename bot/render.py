@@ -160,6 +160,15 @@ def all_clear_comment(*, html_url: str, head_sha: str, details_url: str | None =
                    details_url=details_url, safety=safety)
 
 
+def blocked_comment(reasons: list[str], *, html_url: str, head_sha: str, details_url: str | None = None) -> str:
+    """The sticky comment when only other features' blockers fail the check (no finding)."""
+    lines = "".join(f"- {r}\n" for r in reasons)
+    link = f" · [check run]({details_url})" if details_url else ""
+    return (f"### ❌ dlcm: blocked\n\nThe data-layer change is complete, but the check is held:\n\n{lines}\n"
+            f"<sub>dlcm checked [`{short(head_sha)}`]({commit_url(html_url, head_sha)}){link} · "
+            "`/dlcm help` for commands</sub>\n")
+
+
 # -- command replies ----------------------------------------------------------------------
 
 

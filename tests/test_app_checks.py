@@ -81,3 +81,41 @@ async def test_broken_config_fails_the_check_naming_file_line_key(world):
     [comment] = world.comments(pr.number)
     assert "rules.DLCM101.enabled" in comment.body
     world.assert_healthy()
+
+
+async def test_blockers_of_other_features_hold_the_check_and_hooks_hear_it(world):
+    from bot.features import checks as checks_feature
+
+    heard = []
+
+    async def awaiting_approval(gh, ctx, target):
+        return ["DLCM-1 is breaking and needs `/dlcm approve` from @shop/data-team"]
+
+    async def on_checked(gh, ctx, target, record):
+        heard.append((target.head_sha, record["passed"], record.get("blocked")))
+
+    checks_feature.BLOCKERS.append(awaiting_approval)
+    checks_feature.ON_CHECKED.append(on_checked)
+    try:
+        pr = await world.fake.open_pull_request(REPO, "held", title="Docs", user=WRITER,
+                                                files={"docs/NOTES.md": "# Notes\n"})
+        await world.settle()
+        [run] = world.runs(COMPLETENESS)
+        assert run.conclusion == "failure" and run.output["title"].startswith("blocked: DLCM-1")
+        [comment] = world.comments(pr.number)
+        assert "blocked" in comment.body and "DLCM-1 is breaking" in comment.body
+        assert heard == [(pr.head_sha, False, ["DLCM-1 is breaking and needs `/dlcm approve` from @shop/data-team"])]
+
+        checks_feature.BLOCKERS.remove(awaiting_approval)  # approved: the feature asks for a re-run
+        await world.fake.create_comment(REPO, pr.number, "/dlcm check", user=WRITER)
+        await world.settle()
+        latest = max(world.runs(COMPLETENESS), key=lambda r: r.id)
+        assert latest.conclusion == "success"
+        [comment] = world.comments(pr.number)
+        assert "all clear" in comment.body
+        assert heard[-1] == (pr.head_sha, True, [])
+    finally:
+        for hooks, fn in ((checks_feature.BLOCKERS, awaiting_approval), (checks_feature.ON_CHECKED, on_checked)):
+            if fn in hooks:
+                hooks.remove(fn)
+    world.assert_healthy()

@@ -200,9 +200,19 @@ async def check(gh: Any, ctx: Any, target: Target, *, reader: RepoReader = READE
 
 async def apply_blockers(gh: Any, ctx: Any, target: Target, record: dict[str, Any]) -> None:
     """Fail completeness for the reasons of :data:`BLOCKERS` (listed first in its summary)."""
+    record.setdefault("blocked", [])
     if target.pull_number is None or not BLOCKERS:
         return
-    reasons = [r for blocker in BLOCKERS for r in await blocker(gh, ctx, target)]
+    reasons: list[str] = []
+    for blocker in list(BLOCKERS):
+        try:
+            reasons += await blocker(gh, ctx, target)
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # fail closed: an unknown approval state must not pass
+            log.exception("blocker %s failed on %s#%s", blocker, target.repo, target.pull_number)
+            reasons.append(f"dlcm could not evaluate {getattr(blocker, '__name__', 'a blocker')} "
+                           f"({type(exc).__name__}); comment `/dlcm check` to try again")
     record["blocked"] = reasons
     if not reasons:
         return
@@ -215,7 +225,12 @@ async def apply_blockers(gh: Any, ctx: Any, target: Target, record: dict[str, An
     for line in record["checks"]:
         if line["name"] == COMPLETENESS:
             line["conclusion"], line["title"] = "failure", out["title"]
-    record["comment"] = text + (record.get("comment") or "") if not record["passed"] else text
+    if record["passed"]:  # only the blockers fail it: a comment of its own
+        details = next((c.get("url") for c in record["checks"] if c["name"] == COMPLETENESS), None)
+        record["comment"] = render.blocked_comment(reasons, html_url=target.html_url, head_sha=target.head_sha,
+                                                   details_url=details)
+    else:
+        record["comment"] = text + (record.get("comment") or "")
     record["passed"] = False
 
 
