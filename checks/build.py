@@ -52,10 +52,27 @@ def default_cache_dir() -> str:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "dlcm")
 
 
-def _cache_file(cache_dir: str, label: str) -> str:
-    from .ts.facts import FACTS_VERSION
+_CODE_DIGEST: str | None = None
 
-    h = hashlib.sha1(f"{CACHE_VERSION}:{FACTS_VERSION}:{label}".encode()).hexdigest()[:16]
+
+def code_digest() -> str:
+    """Digest of the extractors' own code: a new dlcm version never reuses stale facts."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        h = hashlib.sha1(CACHE_VERSION.encode())
+        here = os.path.dirname(os.path.abspath(__file__))
+        for sub in ("ts", "sql", "ts/queries"):
+            d = os.path.join(here, sub)
+            for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                if name.endswith((".py", ".scm")):
+                    with open(os.path.join(d, name), "rb") as f:
+                        h.update(name.encode() + f.read())
+        _CODE_DIGEST = h.hexdigest()[:12]
+    return _CODE_DIGEST
+
+
+def _cache_file(cache_dir: str, label: str) -> str:
+    h = hashlib.sha1(f"{code_digest()}:{label}".encode()).hexdigest()[:16]
     return os.path.join(cache_dir, f"model-{h}.pickle")
 
 
