@@ -93,13 +93,13 @@ def _tsc() -> Path:
 def scaffolded(tmp_path_factory) -> dict[str, Scaffolded]:
     from dlcm.cli import main
 
-    os.environ.setdefault("DLCM_CACHE_DIR", str(tmp_path_factory.mktemp("dlcm-cache")))
+    cache = str(tmp_path_factory.mktemp("dlcm-cache"))
     out: dict[str, Scaffolded] = {}
     for kind, argv in CASES.items():
         repo = make_repo(tmp_path_factory.mktemp(kind))
         git(repo, "checkout", "-q", "-B", "change")
         t0 = time.monotonic()
-        res = CliRunner().invoke(main, ["scaffold", *argv, str(repo)])
+        res = CliRunner(env={"DLCM_CACHE_DIR": cache}).invoke(main, ["scaffold", *argv, str(repo)])
         elapsed = time.monotonic() - t0
         files = [line.split()[-1] for line in res.output.splitlines() if line.startswith(("  created", "  modified"))]
         git(repo, "add", "-A")
