@@ -1,7 +1,7 @@
 """DLCM202: a repository interface has no Memory (in-memory) implementation."""
 
 from ..findings import CheckContext, Rule
-from .dlcm2_shared import impls_of, is_test_double, kebab, repositories_dir_hint
+from .dlcm2_shared import impls_of, is_data_repository, is_test_double, kebab, repositories_dir_hint
 
 
 def check(ctx: CheckContext):
@@ -13,6 +13,8 @@ def check(ctx: CheckContext):
     where = repositories_dir_hint(model, "memory")
     prefix = (naming.memory_prefixes or ["Memory"])[0]
     for iface in model.repositories:
+        if not is_data_repository(model, iface):
+            continue
         impls = impls_of(model, iface.name)
         if any(i.flavour == "memory" for i in impls):
             continue

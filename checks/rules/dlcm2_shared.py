@@ -485,6 +485,20 @@ def impls_of(model: RepoModel, iface: str) -> list[Implementation]:
     return [i for i in model.implementations if i.interface == iface]
 
 
+def is_data_repository(model: RepoModel, iface: RepositoryInterface) -> bool:
+    """The interface is about database rows: it maps to a table of the schema, or an implementation queries one.
+
+    A `FileRepository` or `GitRepository` next to the data repositories is not held to the Supabase/Memory pair.
+    Without migrations there is no schema to ask, so every repository counts.
+    """
+    if not model.migrations:
+        return True
+    names = {t.name for t in model.schema_.tables.values()} | {v.name for v in model.schema_.views.values()}
+    if any(t in names for t in iface.tables):
+        return True
+    return any(i.tables for i in impls_of(model, iface.name))
+
+
 def is_factory(impl: Implementation) -> bool:
     return impl.name[:1].islower()
 

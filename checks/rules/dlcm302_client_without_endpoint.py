@@ -3,6 +3,8 @@
 from ..findings import CheckContext, Rule
 from .dlcm2_shared import api_links, display_path, optional_tail, path_matches, segments
 
+PLATFORM_PREFIXES = ("/functions/v1/", "/rest/v1/", "/auth/v1/", "/storage/v1/", "/realtime/v1/", "/graphql/v1")
+
 
 def check(ctx: CheckContext):
     model = ctx.head
@@ -14,6 +16,8 @@ def check(ctx: CheckContext):
     for ci, cm in enumerate(links.clients):
         if links.client_routes(ci) or (cm.package, cm.class_name) not in linked:
             continue
+        if cm.path.startswith(PLATFORM_PREFIXES):
+            continue  # Supabase's own APIs (edge functions, storage, auth) are not endpoints of this repository
         owner = f"{cm.class_name}.{cm.name}" if cm.class_name else cm.name
         shown = display_path(cm.raw_path)
         other = sorted({r.method for r in links.routes

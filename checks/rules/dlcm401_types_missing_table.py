@@ -1,14 +1,12 @@
 """DLCM401: a table or view of the schema is missing from the generated types."""
 
 from ..findings import CheckContext, Rule
-from .dlcm4_shared import applicable, regen_command, rel_tables, rel_views, schemas_of, section_line
+from .dlcm4_shared import checked_types, regen_command, rel_tables, rel_views, schemas_of, section_line
 
 
 def check(ctx: CheckContext):
     model = ctx.head
-    if not applicable(model):
-        return
-    for types in model.database_types:
+    for types in checked_types(model):
         have = {(t.schema_, t.name) for t in types.tables.values()}
         cmd = regen_command(model, types.file)
         for schema in sorted(schemas_of(types)):

@@ -1,14 +1,12 @@
 """DLCM403: a column's nullability in the generated types differs from the schema."""
 
 from ..findings import CheckContext, Rule
-from .dlcm4_shared import applicable, regen_command, rel_tables, schemas_of
+from .dlcm4_shared import checked_types, regen_command, rel_tables, schemas_of
 
 
 def check(ctx: CheckContext):
     model = ctx.head
-    if not applicable(model):
-        return
-    for types in model.database_types:
+    for types in checked_types(model):
         cmd = regen_command(model, types.file)
         for tt in types.tables.values():
             if tt.kind != "table" or tt.schema_ not in schemas_of(types):

@@ -1,7 +1,7 @@
 """DLCM405: a column's type in the generated types does not match its database type."""
 
 from ..findings import CheckContext, Rule
-from .dlcm4_shared import actual_ts, applicable, expected_ts, regen_command, rel_tables, schemas_of
+from .dlcm4_shared import actual_ts, checked_types, expected_ts, regen_command, rel_tables, schemas_of
 
 
 def _show(t: str) -> str:
@@ -17,9 +17,7 @@ def _show(t: str) -> str:
 
 def check(ctx: CheckContext):
     model = ctx.head
-    if not applicable(model):
-        return
-    for types in model.database_types:
+    for types in checked_types(model):
         cmd = regen_command(model, types.file)
         for tt in types.tables.values():
             if tt.kind != "table" or tt.schema_ not in schemas_of(types):

@@ -24,6 +24,20 @@ def applicable(model: RepoModel) -> bool:
     return not any(m.parse_error for m in model.migrations)
 
 
+def describes_schema(model: RepoModel, types: DatabaseTypes) -> bool:
+    """The types file is generated from this repository's database (not a second project's)."""
+    if not types.tables:
+        return True  # generated before the first table: everything is missing
+    known = {(t.schema_, t.name) for t in model.schema_.tables.values()} | \
+        {(v.schema_, v.name) for v in model.schema_.views.values()}
+    common = sum(1 for t in types.tables.values() if (t.schema_, t.name) in known)
+    return common > 0 and common * 2 >= len(types.tables)
+
+
+def checked_types(model: RepoModel) -> list[DatabaseTypes]:
+    return [t for t in model.database_types if describes_schema(model, t)] if applicable(model) else []
+
+
 def schemas_of(types: DatabaseTypes) -> set[str]:
     out = {k.split(".", 1)[0] for k in types.tables} | {k.split(".", 1)[0] for k in types.enums}
     return out or {"public"}
