@@ -15,7 +15,8 @@ def check(ctx: CheckContext):
             if tt.name not in tables and tt.name not in views:
                 yield RULE.finding(
                     f"{'View' if tt.kind == 'view' else 'Table'} `{tt.schema_}.{tt.name}` is in the generated types "
-                    f"{types.file} but no longer in the schema (dropped or renamed by a migration); "
+                    f"{types.file} but not in the schema the migrations build (dropped or renamed by a migration, or "
+                    f"never created by one); "
                     f"regenerate the types: `{cmd}`.",
                     types.file, tt.line, key=f"{tt.schema_}.{tt.name}")
                 continue
@@ -26,8 +27,9 @@ def check(ctx: CheckContext):
                 if name in table.columns:
                     continue
                 yield RULE.finding(
-                    f"Column `{tt.schema_}.{tt.name}.{name}` is in the generated types but no longer in the schema "
-                    f"(dropped or renamed by a migration); regenerate the types: `{cmd}`.",
+                    f"Column `{tt.schema_}.{tt.name}.{name}` is in the generated types but not in the schema the "
+                    f"migrations build (dropped or renamed by a migration, or never created by one); regenerate the "
+                    f"types: `{cmd}`.",
                     types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
 
 

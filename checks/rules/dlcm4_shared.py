@@ -8,9 +8,11 @@ from ..findings import CheckContext
 from ..model import DatabaseTypes, RepoModel
 from .dlcm2_shared import find_line, source_lines
 
+# what `supabase gen types typescript` (postgres-meta) writes; other types (interval, inet, ...) become
+# `unknown` and are not compared
 STRING = {"text", "varchar", "character varying", "char", "character", "bpchar", "uuid", "date", "time", "timetz",
           "time with time zone", "time without time zone", "timestamp", "timestamptz", "timestamp with time zone",
-          "timestamp without time zone", "interval", "inet", "cidr", "macaddr", "citext", "bytea", "tsvector"}
+          "timestamp without time zone", "citext", "bytea", "vector"}
 NUMBER = {"smallint", "integer", "int", "int2", "int4", "int8", "bigint", "real", "double precision", "float4",
           "float8", "numeric", "decimal", "serial", "bigserial", "smallserial"}
 BOOLEAN = {"boolean", "bool"}
