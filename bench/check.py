@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@dlcm.invalid", "GIT_COMMITTER_NAME": "bench",
            "GIT_COMMITTER_EMAIL": "bench@dlcm.invalid", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
-REPEAT = 15
+REPEAT = 25
 
 
 def _git(root: Path, *args: str) -> None:

@@ -56,9 +56,8 @@ def check(ctx: CheckContext):
         yield _problem(paths[0], "Squawk did not run: the migration files are not available to dlcm here.",
                        "squawk:no-source")
         return
-    files = set(ctx.head.files)
     mig_dir = os.path.dirname(paths[0])
-    config_file = find_config(files, mig_dir)
+    config_file = find_config(ctx.head.files, mig_dir)  # a dict: no copy
     exclude = set(cfg.exclude) | (set() if cfg.timeout_rules else set(TIMEOUT_RULES))
     try:
         with Workdir(source, paths + ([config_file] if config_file else [])) as cwd:
