@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -411,10 +412,21 @@ class CRStore:
             self._q("UPDATE cr_schedule SET done = 1 WHERE key = ?", [key])
 
 
+_by_store: "weakref.WeakKeyDictionary[Store, CRStore]" = weakref.WeakKeyDictionary()
+
+
+def crs_of(store: Store) -> CRStore:
+    """The :class:`CRStore` of ``store`` (one per store; its schema checked once)."""
+    crs = _by_store.get(store)
+    if crs is None:
+        crs = _by_store[store] = CRStore(store)
+    return crs
+
+
 def parse_event(data: dict[str, Any] | str) -> WorkflowEvent:
     """A workflow event from its JSON (scheduled events)."""
     return _EVENT.validate_json(data) if isinstance(data, str) else _EVENT.validate_python(data)
 
 
 __all__ = ["ACTIVE_STATES", "Applied", "CRRecord", "CRStore", "MIGRATIONS", "NAMESPACE", "OutboxItem",
-           "audit_row_event", "ensure_schema", "parse_event"]
+           "audit_row_event", "crs_of", "ensure_schema", "parse_event"]

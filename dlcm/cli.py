@@ -196,3 +196,7 @@ main.add_command(_demo)
 from dlcm.scaffold_cli import scaffold as _scaffold  # noqa: E402
 
 main.add_command(_scaffold)
+
+from dlcm.audit_cli import audit as _audit  # noqa: E402
+
+main.add_command(_audit)
