@@ -37,7 +37,7 @@ def check(ctx: CheckContext):
                                f"{'only ' if i_req else ''}{i_req} (extra required: {', '.join(extra)}); "
                                f"make {'them' if len(extra) > 1 else 'it'} optional or add "
                                f"{'them' if len(extra) > 1 else 'it'} to the interface")
-                elif m_all < i_req:
+                elif 0 < m_all < i_req:  # `async () => []` is a deliberate stub, `(userId)` a forgotten update
                     lost = [p.name for p in im.params if not p.optional][m_all:]
                     problem = (f"it takes {m_all} parameter{'s' if m_all != 1 else ''} but the interface requires "
                                f"{i_req}, so `{', '.join(lost)}` is ignored; add the parameter"

@@ -583,8 +583,13 @@ def factory_is_open(ctx: CheckContext, impl: Implementation) -> bool:
     lines = source_lines(ctx, impl.file) or []
     if fa is None:
         return True
-    body = "\n".join(lines[fa.line - 1: fa.end_line])
-    return "..." in body or "Object.assign" in body
+    body = lines[fa.line - 1: fa.end_line]
+    if any("Object.assign" in ln for ln in body):
+        return True
+    # a spread among the object's own members (same indentation as its methods), not inside a method
+    indents = {len(lines[m.line - 1]) - len(lines[m.line - 1].lstrip()) for m in impl.methods
+               if 1 <= m.line <= len(lines)}
+    return any(ln.lstrip().startswith("...") and len(ln) - len(ln.lstrip()) in indents for ln in body)
 
 
 def repositories_dir_hint(model: RepoModel, flavour: str) -> str | None:

@@ -15,6 +15,8 @@ def check(ctx: CheckContext):
             continue
         if rt.method == "ALL" or is_wildcard(rt):
             continue  # middleware and catch-all handlers are not endpoints of the typed client
+        if links.route_prefix and not rt.path.startswith(links.route_prefix + "/"):
+            continue  # outside the client's base URL (`/healthz` next to `/api/...`): not the client's API
         written = client_source_paths(ctx)
         if written and any(path_matches(rt.path, p, optional_tail(rt.raw_path))
                            or (links.route_prefix and rt.path.startswith(links.route_prefix + "/")
