@@ -386,9 +386,28 @@ def _picks(ctx: FieldCtx, path: str, doc: Doc) -> None:
         inputish = any(w in alias for w in ("New", "Create", "Update", "Patch", "Input", "Insert"))
         if not (writes or partial or inputish):
             continue
-        q = ctx.project.style(path).quote
-        doc.insert(union.end_byte, f" | {q}{ctx.col.name}{q}")
+        st = ctx.project.style(path)
+        q = st.quote
+        start = doc.line_start(union.start_byte)
+        own_line = doc.data[start:union.start_byte].strip() == b""
+        line_len = doc.line_end(union.end_byte) - start + len(ctx.col.name) + 5
+        if own_line and union.start_point[0] == union.end_point[0] and line_len > st.width:
+            ind = doc.indent_of(union)
+            items = [doc.t(c) for c in union.named_children] if union.type == "union_type" else [doc.t(union)]
+            items = _flatten_union(doc, union) + [f"{q}{ctx.col.name}{q}"]
+            doc.replace(union, text=f"\n{ind}".join("| " + i for i in items))
+        else:
+            doc.insert(union.end_byte, f" | {q}{ctx.col.name}{q}")
         ctx.touched.append(f"{path}:{g.start_point[0] + 1}")
+
+
+def _flatten_union(doc: Doc, node: Node) -> list[str]:
+    if node.type == "union_type":
+        out = []
+        for c in node.named_children:
+            out.extend(_flatten_union(doc, c))
+        return out
+    return [doc.t(node)]
 
 
 def _selects(ctx: FieldCtx, path: str, doc: Doc) -> None:

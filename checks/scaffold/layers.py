@@ -157,7 +157,7 @@ def _ensure_import(project: Project, doc: Doc, names: list[str], file: str | Non
                 mod = imp.module
                 break
     st = project.style(doc.path)
-    add_import(doc, mod, names, type_only, quote=st.quote, semi=st.semicolon)
+    add_import(doc, mod, names, type_only, quote=st.quote, semi=st.semicolon, width=st.width, indent=st.indent)
 
 
 def _class_body(doc: Doc, name: str) -> Node | None:
@@ -485,7 +485,7 @@ def add_impl_methods(project: Project, conv: Conventions, e: Entity, m: RepoMeth
                 raise ScaffoldError(f"cannot tell where `{cls}` keeps its rows (a `Map` field); add "
                                     f"`{m.name}` to it by hand")
             text = text.replace("this.rows", f"this.{store}")
-        _append_block(doc, body, project.code(path, text))
+        _append_block(doc, body, project.member_code(path, text))
         _import_types(project, doc, e, method_signature(conv, e, m)[1], conv)
 
 
@@ -885,12 +885,21 @@ def add_handlers(project: Project, conv: Conventions, eps: list[Endpoint], parse
                 text = handler_text(project, conv, ep, sub, "", parse_fns)
                 decl = _router_decl(doc, var)
                 code = project.code(f, f"x{text}").removeprefix("x").rstrip(";")
-                doc.insert(decl.end_byte, "\n" + reindent(code, "  "))
+                doc.insert(decl.end_byte, "\n" + reindent(code, _chain_indent(doc, decl) or project.style(f).indent))
             else:
                 text = handler_text(project, conv, ep, sub, var, parse_fns)
                 doc.insert(len(doc.data.rstrip(b"\n")), "\n\n" + project.code(f, text))
         _router_imports(project, conv, doc, parse_fns)
     return list(new_files.values())
+
+
+def _chain_indent(doc: Doc, chain: Node) -> str | None:
+    """Indentation of the `.get(...)` lines of a chained router."""
+    fn = chain.child_by_field_name("function") if chain.type == "call_expression" else None
+    prop = fn.child_by_field_name("property") if fn is not None and fn.type == "member_expression" else None
+    if prop is None or prop.start_point[0] == chain.start_point[0]:
+        return None
+    return doc.indent_of(prop)
 
 
 def _router_decl(doc: Doc, var: str) -> Node:
@@ -1085,7 +1094,7 @@ def add_client_methods(project: Project, conv: Conventions, eps: list[Endpoint],
         if ep.client_name in existing:
             continue
         t, ts = client_method_text(project, conv, ep)
-        texts.append(project.code(path, t))
+        texts.append(project.member_code(path, t))
         types.update(ts)
     if not texts:
         return

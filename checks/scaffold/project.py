@@ -103,6 +103,18 @@ class Project:
         """Generated code in the style of the package `path` belongs to."""
         return restyle(canonical, self.style(path))
 
+    def member_code(self, path: str, canonical: str) -> str:
+        """A class member (method) in the package's style: restyled inside a class, returned
+        without the class and at indentation zero."""
+        import textwrap
+
+        from .style import reindent
+
+        body = reindent(textwrap.dedent(canonical).strip("\n"), "  ")
+        out = self.code(path, "class X {\n" + body + "\n}").split("\n")[1:-1]
+        ind = self.style(path).indent
+        return "\n".join(line[len(ind):] if line.startswith(ind) else line for line in out)
+
     def module(self, from_file: str, to_file: str) -> str:
         from .tsedit import relative_module
 

@@ -443,6 +443,10 @@ def new_table_sql(model: RepoModel, conv: SqlConventions, schema: str, table: st
         cols = f"{c}, created_at desc" if sort else c
         name = conv.index_name.format(table=table, column=f"{c}_created_at" if sort else c)
         indexes.append({"name": name, "column": cols, "qualified": f"{schema}.{name}"})
+    if owner_col is None and "created_at" not in given:
+        # without an owner the rows are listed newest first across the table
+        name = conv.index_name.format(table=table, column="created_at")
+        indexes.append({"name": name, "column": "created_at desc", "qualified": f"{schema}.{name}"})
     trigger = None
     if conv.updated_at_function:
         trigger = {"name": conv.trigger_name.format(table=table), "function": conv.updated_at_function}

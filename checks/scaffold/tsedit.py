@@ -316,7 +316,8 @@ def _import_sort_key(module: str) -> tuple[int, str]:
     return (1 if module.startswith(".") else 0, module)
 
 
-def add_import(doc: Doc, module: str, names: list[str], type_only: bool, quote: str = "'", semi: str = "") -> None:
+def add_import(doc: Doc, module: str, names: list[str], type_only: bool, quote: str = "'", semi: str = "",
+               width: int = 0, indent: str = "  ") -> None:
     """Import `names` from `module`: extend an existing import of the module (keeping its names
     sorted when they are) or add an import statement where the file's sorted order puts it."""
     existing = imports(doc)
@@ -329,6 +330,15 @@ def add_import(doc: Doc, module: str, names: list[str], type_only: bool, quote: 
             spec_names = [doc.t(s) for s in specs]
             sorted_ = spec_names == sorted(spec_names, key=str.lower)
             multiline = is_multiline(imp.named)
+            line_len = len(doc.t(imp.node)) + sum(len(n) + 2 for n in missing) + len(doc.indent_of(imp.node))
+            if not multiline and width and line_len > width:
+                # prettier's way: one name per line
+                allnames = spec_names + missing
+                if sorted_:
+                    allnames = sorted(allnames, key=str.lower)
+                body = "".join(f"\n{indent}{n}," for n in allnames)
+                doc.replace(imp.named, text="{" + body + "\n}")
+                return
             for name in missing:
                 target = None
                 if sorted_:
