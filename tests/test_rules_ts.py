@@ -123,6 +123,25 @@ def test_multi_defect_pull_request_messages(tmp_path):
     assert {f.severity for f in by_rule["DLCM501"] + by_rule["DLCM502"]} == {"warning"}
 
 
+def test_other_stack_express_axios_factories(tmp_path):
+    """A repository unlike the example: Express under `/api`, an axios client whose base URL holds `/api`,
+    factory repositories and a type-alias interface; a PR with one defect of most kinds."""
+    from tests.variants import git, write_files
+
+    data = json.loads((VARIANTS / "ts-other-stack.json").read_text())
+    src = tmp_path / "src"
+    write_files(src, data["base"])
+    repo = make_repo(tmp_path, source=src)
+    assert run_check(repo, base=None, rules=sorted(TS_RULES)).findings == []
+    git(repo, "checkout", "-q", "-b", "change")
+    write_files(repo, data["change"])
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "change")
+    result = run_check(repo, base="main", rules=sorted(TS_RULES))
+    want = {(e["rule"], e["file"], e["line"]) for e in data["expected"]}
+    assert triples(result) == want, _show(result)
+
+
 # --------------------------------------------------------------------------- helpers (pure)
 
 
