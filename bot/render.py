@@ -112,6 +112,7 @@ def config_error_output(error: ConfigError) -> dict[str, Any]:
 
 
 def internal_error_output(message: str, sha: str) -> dict[str, Any]:
+    """A failing output when dlcm could not check the commit (its bug, or GitHub failing)."""
     return {"title": "dlcm could not check this commit",
             "summary": _render("internal_error.md.j2", message=message[:2000], sha=sha)}
 

@@ -115,3 +115,20 @@ async def test_rest_call_budget_of_a_synchronize_with_a_warm_cache(world):
     assert len(world.runs(COMPLETENESS, head)) == 1
     print(f"\nREST calls: PR opened (cold) {len(cold)}, synchronize (warm) {len(warm)}: {summary}")
     world.assert_healthy()
+
+
+async def test_github_failing_on_every_attempt_completes_the_check_instead_of_leaving_it_running(world):
+    fake = world.fake
+    READER.clear()
+    fault = fake.inject("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}", "502", times=None)
+    pr = await fake.open_pull_request(REPO, "nickname", title="Add nickname", user=WRITER, files=BROKEN)
+    await world.fake.wait_idle(30)
+    await world.server.services.queue.wait_idle(60, include_scheduled=True)  # every retry of the job
+    await world.settle()
+    fake.clear_faults()
+    assert fault.hits >= 3
+    [run] = world.runs(COMPLETENESS, pr.head_sha)
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert "GitHub kept failing" in run.output["summary"]
+    fake.assert_no_violations()
+    assert world.store.counts_by_status()["dead"] == 0

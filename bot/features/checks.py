@@ -240,6 +240,12 @@ async def _notify_checked(gh: Any, ctx: Any, target: Target, record: dict[str, A
             await hook(gh, ctx, target, record)
 
 
+def last_attempt(ctx: Any) -> bool:
+    """This job will not be retried if it fails now."""
+    delivery, settings = getattr(ctx, "delivery", None), getattr(ctx, "settings", None)
+    return delivery is not None and settings is not None and delivery.attempts >= settings.max_attempts
+
+
 def _outcome(target: Target, record: dict[str, Any], skipped: bool = False) -> Outcome:
     return Outcome(target, [CheckLine.from_dict(c) for c in record["checks"]], record["passed"], skipped,
                    record.get("source") or {}, record.get("config_error"))
@@ -278,11 +284,14 @@ async def analyse(gh: Any, ctx: Any, target: Target, reader: RepoReader,
         output = render.config_error_output(exc)
         outputs = {name: output for name in CHECK_NAMES}
         lines = [CheckLine(name, "failure", output["title"], urls.get(name)) for name in CHECK_NAMES]
-    except TRANSIENT:
-        raise
-    except Exception as exc:  # a dlcm bug: say so on the check run rather than retry forever
+    except Exception as exc:
+        if isinstance(exc, TRANSIENT) and (isinstance(exc, RetryLater) or not last_attempt(ctx)):
+            raise  # GitHub or the network: the job is retried
+        # a dlcm bug, or GitHub failing on the last attempt: say so rather than stay in progress
         log.exception("checking %s@%s failed", target.repo, target.head_sha)
         message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TRANSIENT):
+            message = f"GitHub kept failing while dlcm read this commit ({message})"
         record["internal_error"] = message
         output = render.internal_error_output(message, target.head_sha)
         outputs = {name: output for name in CHECK_NAMES}
