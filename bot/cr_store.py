@@ -28,6 +28,7 @@ Everything here is synchronous and runs on the store's connection (call it throu
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -102,7 +103,11 @@ def ensure_schema(store: Store) -> None:
     """Apply this namespace's migrations once per store (cheap after the first call)."""
     if id(store) in _migrated and store.schema_version(NAMESPACE) == len(MIGRATIONS):
         return
-    store.migrate(NAMESPACE, MIGRATIONS)
+    try:
+        store.migrate(NAMESPACE, MIGRATIONS)
+    except sqlite3.DatabaseError:  # another process migrated the same file at the same moment
+        if store.schema_version(NAMESPACE) < len(MIGRATIONS):
+            raise
     _migrated.add(id(store))
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 from markdown_it import MarkdownIt
 
 from bot.cr_store import ACTIVE_STATES, CRRecord, crs_of
@@ -49,11 +50,20 @@ def env() -> jinja2.Environment:
         _ENV = jinja2.Environment(loader=jinja2.PackageLoader("templates", "dashboard"),
                                   autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        _ENV.filters["code_spans"] = _code_spans
     return _ENV
 
 
 def _iso(t: float | None) -> str | None:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat().replace("+00:00", "Z") if t else None
+    if not t:
+        return None
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _code_spans(text: str) -> Markup:
+    """Escaped text with Markdown `code` spans as <code> (checklist titles carry them)."""
+    parts = str(escape(text)).split("`")
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
 
 
 def _html_base(rec: CRRecord) -> str:

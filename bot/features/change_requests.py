@@ -500,6 +500,7 @@ async def sync_pull(gh: Any, ctx: Any, repo: str, number: int, pr: dict[str, Any
     if pr.get("state", "open") == "open":
         issues |= await _requests_named(ctx, repo, pr)
     head = (pr.get("head") or {}).get("sha")
+    actor = actor or (pr.get("user") or {}).get("login")
     for issue in sorted(issues):
         rec = await ctx.store.arun(crs.get, repo, issue)
         if rec is None or pr.get("state", "open") != "open":

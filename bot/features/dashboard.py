@@ -102,12 +102,14 @@ def pr_marks(rec: CRRecord) -> list[dict[str, Any]]:
 
 
 def title_of(rec: CRRecord) -> str:
+    """The request's one-line summary (as validated, else as written), else its issue title without prefix."""
     st = rec.state
-    t = st.summary or st.title or f"Issue #{rec.issue}"
-    prefix = f"[{st.id}]"
-    if t.startswith(prefix):
-        t = t[len(prefix):].strip()
-    return " ".join(t.split())
+    written = ((rec.validation or {}).get("request") or {}).get("summary")
+    t = st.summary or written or st.title or f"Issue #{rec.issue}"
+    t = t.strip()
+    if t.startswith("[") and "]" in t and t[1:t.index("]")].upper().startswith("DLCM"):
+        t = t[t.index("]") + 1:].strip()
+    return " ".join(t.split()) or f"Issue #{rec.issue}"
 
 
 def row(rec: CRRecord, now: float, html_url: str, web_url: str | None = None) -> dict[str, Any]:
