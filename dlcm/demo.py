@@ -15,6 +15,11 @@ an App is registered with a freshly generated RSA key; the real App server
 4. ``/dlcm status`` answers in the pull request;
 5. the same broken change, checked on a laptop with ``dlcm check --base main``.
 
+Around it, the change request (``bot/features/change_requests.py``): before the pull request
+Carol asks for the change with the issue form (validated, numbered DLCM-1, assigned, labelled,
+checklisted, impact report posted); the pull request names DLCM-1 and the request follows it
+to ``validated``; the dashboard issue and the JSON API show it at the end.
+
 The story is a list of small step functions (:data:`STEPS`); add one with :func:`step`
 (``after=`` places it). Every step checks what it expects with :meth:`Demo.expect`; the
 demo exits 0 only if the whole story happened.
@@ -23,6 +28,7 @@ demo exits 0 only if the whole story happened.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -536,7 +542,7 @@ async def open_broken_pull_request(demo: Demo) -> None:
              style="dim")
     demo.pull = await demo.fake.open_pull_request(
         REPO, BRANCH, title="Add discount coupons", user=AUTHOR, files=files,
-        body="Adds `public.coupons` and `GET/POST /coupons` for the checkout.")
+        body="Adds `public.coupons` and `GET/POST /coupons` for the checkout. Implements DLCM-1.")
     demo.heads["broken"] = demo.pull.head_sha
     await demo.settle()
     await record_source(demo, demo.pull.head_sha)
@@ -648,6 +654,136 @@ async def cli_check(demo: Demo) -> None:
              "base = git ref main read with git plumbing; same checks core as the App)", style="cyan")
     demo.expect(proc.returncode == 1, "dlcm check exits 1: an error remains")
     demo.expect("DLCM202" in proc.stdout and "DLCM301" in proc.stdout, "it reports the same gaps as the App")
+
+
+# -- change requests (bot/features/change_requests.py) ---------------------------------------
+
+CR_AUTHOR = "carol"
+CR_TITLE = "[DLCM] Discount coupons"
+CR_BODY = """\
+### Summary
+
+Discount coupons customers redeem at checkout
+
+### Change type
+
+new-table
+
+### Table(s)
+
+public.coupons
+
+### Column(s) with type
+
+id uuid primary key default gen_random_uuid()
+code text not null unique
+percent_off bigint not null
+valid_until timestamptz null
+created_at timestamptz not null default now()
+
+### Endpoint(s)
+
+GET /coupons/:code
+POST /coupons
+
+### Affected components
+
+database-service, database-client
+
+### Breaking change
+
+no
+
+### Motivation
+
+Marketing wants spring discount codes; the checkout looks them up by code.
+
+### Rollback plan
+
+Drop the table (the down migration does it); no other table references it.
+
+### Target date
+
+_No response_
+
+### Options
+
+- [X] Expose the change through the Database Service API and its typed client
+- [ ] Existing rows need a data backfill
+"""
+
+
+def _change_request(demo: Demo) -> Any:
+    from bot.cr_store import crs_of
+
+    return crs_of(demo.server.services.store).get(REPO, demo.data["cr_issue"])
+
+
+def _marked(demo: Demo, number: int, marker: str) -> list[Any]:
+    return [c for c in demo.fake.comments(REPO, number) if f"<!-- dlcm:{marker} -->" in c.body]
+
+
+@step("Carol asks for the change with the data-layer change issue form", after="start_github_and_app")
+async def open_change_request(demo: Demo) -> None:
+    demo.fake.set_permission(REPO, CR_AUTHOR, "write")
+    issue = await demo.fake.create_issue(REPO, CR_TITLE, CR_BODY, user=CR_AUTHOR, labels=["data-layer-change"])
+    demo.data["cr_issue"] = issue.number
+    demo.say(f"  carol opens issue #{issue.number} “{CR_TITLE}” (new-table public.coupons, GET/POST /coupons, "
+             "exposed through the client)")
+    await demo.settle()
+    rec = _change_request(demo)
+    gh_issue = demo.fake.issue(REPO, issue.number)
+    demo.expect(rec is not None and rec.id == "DLCM-1" and rec.state.state == "approved",
+                "validated against main (tables, types, business rules) and numbered DLCM-1")
+    demo.expect(gh_issue.title.startswith("[DLCM-1] "), f"retitled “{gh_issue.title}”")
+    demo.expect(gh_issue.assignees, f"assigned to {', '.join('@' + a for a in gh_issue.assignees)} "
+                                     f"(owners: {' '.join(rec.state.owners)})")
+    demo.expect({"dlcm:type:new-table", "dlcm:risk:medium"} <= set(gh_issue.labels),
+                f"labelled {', '.join(sorted(lb for lb in gh_issue.labels if lb.startswith('dlcm:')))}")
+    [status] = _marked(demo, issue.number, "status")
+    demo.show(status.body, title=f"status comment by dlcm[bot] on #{issue.number}")
+    demo.expect(len(rec.state.checklist) >= 8, f"a checklist of {len(rec.state.checklist)} steps for a new table "
+                                              "exposed through the API")
+    impact = _marked(demo, issue.number, "impact")
+    if impact:
+        head = impact[0].body.split("#### Affected components")[0]
+        demo.show(head, title=f"impact report on #{issue.number} (beginning)")
+        demo.expect(True, "the impact report is posted on the request")
+
+
+@step("The pull request names DLCM-1: the change request follows it", after="completeness_fails")
+async def change_request_follows_the_pull_request(demo: Demo) -> None:
+    rec = _change_request(demo)
+    demo.expect(rec.state.state == "in-progress" and [p.number for p in rec.state.prs] == [demo.pull.number],
+                f"DLCM-1 is in-progress, linked to #{demo.pull.number}")
+    done = [s.key for s in rec.state.checklist if s.done]
+    todo = [s.key for s in rec.state.checklist if not s.done]
+    demo.say(f"  steps with evidence from the pull request: {', '.join(done) or 'none'}")
+    demo.say(f"  still open: {', '.join(todo)}")
+    demo.expect(rec.state.prs[0].check == "failed", "the failing check is recorded on the request")
+
+
+@step("DLCM-1 is validated; the dashboards")
+async def change_request_validated(demo: Demo) -> None:
+    rec = _change_request(demo)
+    number = demo.data["cr_issue"]
+    demo.expect(rec.state.state == "validated", "DLCM-1 is validated: every step has evidence, the checks pass")
+    [status] = _marked(demo, number, "status")
+    demo.show(status.body, title=f"status comment on #{number} (edited in place)")
+    board = [i for i in demo.fake.issues(REPO) if "<!-- dlcm:dashboard -->" in (i.body or "")]
+    demo.expect(len(board) == 1, f"one dashboard issue, #{board[0].number if board else '?'} “Data layer changes”")
+    demo.show(board[0].body, title=f"dashboard issue #{board[0].number}")
+    url = demo.server.url
+    data = await _get_json(f"{url}/api/{REPO}/changes/DLCM-1")
+    demo.say(f"  HTML dashboard (served while the demo runs): {url}/dashboard/{REPO}  ·  this request: "
+             f"{url}/dashboard/{REPO}/DLCM-1")
+    demo.say(f"  JSON: {url}/api/{REPO}/changes/DLCM-1 →")
+    change = data["change"]
+    brief = {k: change[k] for k in ("id", "state", "risk", "owners", "steps_done", "steps")}
+    brief["prs"] = [{k: p[k] for k in ("number", "check", "merged")} for p in change["prs"]]
+    demo.say("  " + json.dumps(brief), style="cyan")
+    demo.expect(data["audit_verified"], f"{len(data['audit'])} audit events, hash chain verified "
+                                        f"(`dlcm audit DLCM-1 --repo {REPO} --db <dlcm.sqlite3>` prints them)")
 
 
 # -- running ----------------------------------------------------------------------------------
