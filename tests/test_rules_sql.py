@@ -276,3 +276,82 @@ def test_git_refs_work_as_base(repo: Path):
     apply_variant(repo, "sql-missing-rollback")
     assert triples(run_check(repo, base=sha).findings) == {
         ("DLCM107", "supabase/migrations/20240401000000_comment_products.sql", 3)}
+
+
+# --------------------------------------------------------------------------- DLCM108 scoped replay
+
+SCOPE_CASES = {
+    # a rollback that drops a column other tables' foreign keys point at
+    "fk-dependants": {
+        f"supabase/migrations/20240401000000_a.sql":
+            "alter table public.products add column code text unique;\n"
+            "create table public.codes (id uuid primary key, code text references public.products (code));\n",
+        f"supabase/rollbacks/20240401000000_a.down.sql": "alter table public.products drop column code cascade;\n",
+    },
+    # dropping a function that triggers on other tables use
+    "function-triggers": {
+        f"supabase/migrations/20240401000000_a.sql":
+            "create or replace function public.handle_updated_at() returns trigger language plpgsql "
+            "security invoker set search_path = '' as $$ begin new.updated_at = now(); return new; end; $$;\n",
+        f"supabase/rollbacks/20240401000000_a.down.sql": "drop function public.handle_updated_at() cascade;\n",
+    },
+    # an index of an untouched table dropped by name, a policy elsewhere
+    "index-by-name": {
+        f"supabase/migrations/20240401000000_a.sql": "create index products_title_idx on public.products (title);\n",
+        f"supabase/rollbacks/20240401000000_a.down.sql": "drop index public.orders_user_id_idx;\n",
+    },
+    # renames and type changes replay on the whole schema
+    "renames": {
+        f"supabase/migrations/20240401000000_a.sql": "alter table public.products rename column title to name;\n"
+                                                     "alter type public.order_status rename value 'paid' to 'settled';\n",
+        f"supabase/rollbacks/20240401000000_a.down.sql": "alter table public.products rename column name to title;\n",
+    },
+    "drop-table-with-fk": {
+        f"supabase/migrations/20240401000000_a.sql": "drop table public.order_items;\n",
+        f"supabase/rollbacks/20240401000000_a.down.sql":
+            "create table public.order_items (id uuid primary key, order_id uuid references public.orders (id));\n",
+    },
+}
+
+
+@pytest.mark.parametrize("case", [*SCOPE_CASES, *[v for v in SQL_VARIANTS if "rollback" in v or v.startswith("sql-sec")]])
+def test_dlcm108_scoped_replay_equals_whole_schema_replay(repo: Path, case: str):
+    from checks.findings import CheckContext
+    from checks.owners import OwnerIndex
+    from checks.rules.dlcm108_rollback_incomplete import _check
+    from dlcm.cli import build_check
+
+    apply_variant(repo, SCOPE_CASES.get(case, case))
+    for base in ("main", None):  # the change only, and every migration of the repository
+        head, base_model, config, src = build_check(str(repo), base, no_cache=True)
+        ctx = CheckContext(head=head, config=config, owners=OwnerIndex(head), base=base_model, source=src)
+        scoped = [(f.file, f.line, f.severity, f.message) for f in _check(ctx, scoped=True)]
+        whole = [(f.file, f.line, f.severity, f.message) for f in _check(ctx, scoped=False)]
+        assert scoped == whole
+
+
+def test_dlcm108_scoped_replay_on_the_sql_fixtures(tmp_path: Path):
+    """The static-replay fixtures (renames, a bad and a good rollback) give the same findings both ways."""
+    import shutil as sh
+
+    from checks.build import build_model
+    from checks.config import Config
+    from checks.findings import CheckContext
+    from checks.owners import OwnerIndex
+    from checks.rules.dlcm108_rollback_incomplete import _check
+    from checks.source import DirSource
+
+    fx = Path(__file__).parent / "fixtures" / "sql"
+    for flavour in ("good", "bad"):
+        root = tmp_path / flavour
+        (root / "supabase" / "migrations").mkdir(parents=True)
+        (root / "supabase" / "rollbacks").mkdir(parents=True)
+        for name in ("20240101000000_init.sql", "20240102000000_orders.sql", "20240103000000_rename_things.sql"):
+            sh.copy(fx / name, root / "supabase" / "migrations" / name)
+        sh.copy(fx / f"20240103000000_rename_things.{flavour}.down.sql",
+                root / "supabase" / "rollbacks" / "20240103000000_rename_things.down.sql")
+        model = build_model(DirSource(str(root)), Config())
+        ctx = CheckContext(head=model, config=Config(), owners=OwnerIndex(model))
+        scoped = [(f.line, f.message) for f in _check(ctx, scoped=True)]
+        assert scoped == [(f.line, f.message) for f in _check(ctx, scoped=False)]
+        assert bool(scoped) == (flavour == "bad")
