@@ -1,7 +1,9 @@
 """DLCM302: a client method calls an endpoint the API does not have."""
 
+import re
+
 from ..findings import CheckContext, Rule
-from .dlcm2_shared import api_links, display_path, optional_tail, path_matches, segments
+from .dlcm2_shared import api_links, display_path, optional_tail, path_matches, segments, source_lines
 
 PLATFORM_PREFIXES = ("/functions/v1/", "/rest/v1/", "/auth/v1/", "/storage/v1/", "/realtime/v1/", "/graphql/v1")
 
@@ -18,6 +20,8 @@ def check(ctx: CheckContext):
             continue
         if cm.path.startswith(PLATFORM_PREFIXES):
             continue  # Supabase's own APIs (edge functions, storage, auth) are not endpoints of this repository
+        if _calls_other_host(ctx, cm):
+            continue  # `fetch('https://api.other.com/latest')`: another service's endpoint
         owner = f"{cm.class_name}.{cm.name}" if cm.class_name else cm.name
         shown = display_path(cm.raw_path)
         other = sorted({r.method for r in links.routes
@@ -34,6 +38,22 @@ def check(ctx: CheckContext):
         yield RULE.finding(
             f"Client method `{owner}` calls `{cm.http_method} {shown}` but no endpoint matches it; {hint}.",
             cm.file, cm.line, key=f"{owner} {cm.http_method} {cm.path}")
+
+
+def _calls_other_host(ctx: CheckContext, cm) -> bool:
+    """The method's body names an absolute URL (`'https://...'`): not this repository's API."""
+    lines = source_lines(ctx, cm.file)
+    if not lines or not (1 <= cm.line <= len(lines)):
+        return False
+    start = cm.line - 1
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    for i in range(start, min(len(lines), start + 40)):
+        ln = lines[i]
+        if re.search(r"""[`'"]https?://[A-Za-z0-9]""", ln):
+            return True
+        if i > start and ln.strip() and len(ln) - len(ln.lstrip()) <= indent:
+            break  # the method ended
+    return False
 
 
 def _nearest_route_file(links, cm) -> str | None:

@@ -29,7 +29,7 @@ def applicable(model: RepoModel) -> bool:
 def describes_schema(model: RepoModel, types: DatabaseTypes) -> bool:
     """The types file is generated from this repository's database (not a second project's)."""
     if not types.tables:
-        return True  # generated before the first table: everything is missing
+        return False  # nothing we could read (hand-written, another generator): no comparison
     known = {(t.schema_, t.name) for t in model.schema_.tables.values()} | \
         {(v.schema_, v.name) for v in model.schema_.views.values()}
     common = sum(1 for t in types.tables.values() if (t.schema_, t.name) in known)
