@@ -122,18 +122,26 @@ async def test_a_bad_request_needs_info_and_recovers_after_an_edit(cr_world):
     assert not w.comments(issue.number, "impact")
     assert "## ❓ Needs info (1)" in dashboard_issues(w)[0].body
 
+    # a pull request that names the issue before the request is valid: not linked yet
+    pr = await w.fake.open_pull_request(REPO, "nickname", title="Add nickname", body=f"Closes #{issue.number}",
+                                        user=AUTHOR, files=nickname_pr_files())
+    await w.settle()
+    assert w.cr(issue.number).state.prs == []
+
     await w.fake.edit_issue(REPO, issue.number, body=form_body(), user=AUTHOR)
     await w.settle()
     rec = w.cr(issue.number)
-    assert (rec.id, rec.state.state) == ("DLCM-1", "approved")
+    assert (rec.id, rec.state.state) == ("DLCM-1", "validated")  # approved, then the open pull request linked
+    assert [(p.number, p.check) for p in rec.state.prs] == [(pr.number, "passed")]
     gh_issue = w.fake.issue(REPO, issue.number)
     assert "dlcm:needs-info" not in gh_issue.labels
     assert gh_issue.title == "DB-1: Nickname on users"  # change_requests.title_prefix
     [status] = w.comments(issue.number, "status")  # the same comment, edited in place
-    assert "👍 `approved`" in status.body and "already exists" not in status.body
-    assert [a[:3] for a in actions(w, issue.number)] == [
+    assert "✅ `validated`" in status.body and "already exists" not in status.body
+    assert [a[:3] for a in actions(w, issue.number)][:5] == [
         ("opened", "proposed", "proposed"), ("validation_failed", "proposed", "needs-info"),
-        ("edited", "needs-info", "needs-info"), ("validation_passed", "needs-info", "approved")]
+        ("edited", "needs-info", "needs-info"), ("validation_passed", "needs-info", "approved"),
+        ("pr_linked", "approved", "in-progress")]
     assert "Needs info" not in dashboard_issues(w)[0].body
     w.assert_healthy()
 

@@ -457,7 +457,28 @@ async def issue_changed(event: Any, gh: Any, ctx: Any) -> None:
         return
     edited = Edited(title=issue.get("title") if "title" in changes or not changes else None, actor=sender, at=at,
                     delivery_id=event.delivery_id)
+    was = rec.state.state
     await process(gh, ctx, repo, number, f"edited:{event.delivery_id}", lambda s, a: edited, **common)
+    rec = await ctx.store.arun(crs.get, repo, number)
+    if rec is not None and was in ("proposed", "needs-info") and rec.state.state == "approved":
+        await link_open_pulls(gh, ctx, repo, rec, data.get("repository"))
+
+
+async def link_open_pulls(gh: Any, ctx: Any, repo: str, rec: CRRecord,
+                          repo_data: dict[str, Any] | None = None) -> list[int]:
+    """A request approved only now: link the open pull requests that already name it."""
+    found = []
+    async for pr in gh.getiter(f"/repos/{repo}/pulls?state=open&per_page=100"):
+        if rec.issue in await _requests_named(ctx, repo, pr):
+            found.append(pr)
+    for pr in found:
+        async with _lock("pull", repo.lower(), pr["number"]):
+            issues, pr = await sync_pull(gh, ctx, repo, pr["number"], pr, repo_data=repo_data)
+            record = await checks_feature.latest(ctx, repo, pr["head"]["sha"]) if pr else None
+            if record is not None and rec.issue in issues:
+                await apply_check(gh, ctx, repo, rec.issue, pr["number"], record, repo_data=repo_data)
+        await recheck_if_stale(gh, ctx, repo, pr["number"], pr, why=f"cr-approved-{rec.issue}")
+    return [p["number"] for p in found]
 
 
 # --------------------------------------------------------------------------- pull requests
