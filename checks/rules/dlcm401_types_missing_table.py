@@ -17,7 +17,7 @@ def check(ctx: CheckContext):
                         continue
                     yield RULE.finding(
                         f"{kind.capitalize()} `{schema}.{name}` exists in the migrations but not in the generated "
-                        f"types {types.file}; regenerate them: `{cmd}` (with the migrations applied locally).",
+                        f"types {types.file}; regenerate them: {cmd} (with the migrations applied locally).",
                         types.file, section_line(ctx, types, schema, section), key=f"{schema}.{name}")
 
 

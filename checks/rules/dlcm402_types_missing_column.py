@@ -19,7 +19,7 @@ def check(ctx: CheckContext):
                     continue
                 yield RULE.finding(
                     f"Column `{tt.schema_}.{tt.name}.{col.name}` ({col.type}{'' if col.nullable else ', not null'}) "
-                    f"is missing from the `{tt.name}` Row of {types.file}; regenerate the types: `{cmd}`.",
+                    f"is missing from the `{tt.name}` Row of {types.file}; regenerate the types: {cmd}.",
                     types.file, tt.line, key=f"{tt.schema_}.{tt.name}.{col.name}")
 
 

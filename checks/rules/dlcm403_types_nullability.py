@@ -25,7 +25,7 @@ def check(ctx: CheckContext):
                 else:
                     what = f"is `not null` in the schema but `{tc.ts_type}` in the types"
                 yield RULE.finding(
-                    f"Column `{tt.schema_}.{tt.name}.{name}` {what}; regenerate the types: `{cmd}`.",
+                    f"Column `{tt.schema_}.{tt.name}.{name}` {what}; regenerate the types: {cmd}.",
                     types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
 
 

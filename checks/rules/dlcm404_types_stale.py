@@ -17,7 +17,7 @@ def check(ctx: CheckContext):
                     f"{'View' if tt.kind == 'view' else 'Table'} `{tt.schema_}.{tt.name}` is in the generated types "
                     f"{types.file} but not in the schema the migrations build (dropped or renamed by a migration, or "
                     f"never created by one); "
-                    f"regenerate the types: `{cmd}`.",
+                    f"regenerate the types: {cmd}.",
                     types.file, tt.line, key=f"{tt.schema_}.{tt.name}")
                 continue
             table = tables.get(tt.name)
@@ -29,7 +29,7 @@ def check(ctx: CheckContext):
                 yield RULE.finding(
                     f"Column `{tt.schema_}.{tt.name}.{name}` is in the generated types but not in the schema the "
                     f"migrations build (dropped or renamed by a migration, or never created by one); regenerate the "
-                    f"types: `{cmd}`.",
+                    f"types: {cmd}.",
                     types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
 
 

@@ -34,7 +34,7 @@ def check(ctx: CheckContext):
                     continue
                 yield RULE.finding(
                     f"Column `{tt.schema_}.{tt.name}.{name}` is `{col.type}` in the schema (`{_show(want)}` in "
-                    f"TypeScript) but `{tc.ts_type}` in the generated types; regenerate the types: `{cmd}`.",
+                    f"TypeScript) but `{tc.ts_type}` in the generated types; regenerate the types: {cmd}.",
                     types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
 
 

@@ -46,14 +46,17 @@ def schemas_of(types: DatabaseTypes) -> set[str]:
 
 
 def regen_command(model: RepoModel, types_file: str) -> str:
+    """The command that regenerates a types file, as Markdown (the package script when there is one)."""
     name = types_file.rsplit("/", 1)[-1]
+    plain = f"supabase gen types typescript --local > {types_file}"
     for p in sorted(model.packages, key=lambda p: -len(p.path)):
         if p.path and not types_file.startswith(p.path + "/"):
             continue
         for script, cmd in p.scripts.items():
             if "gen types" in cmd and name in cmd:
-                return f"pnpm --filter {p.name} run {script}" if p.path else f"pnpm run {script}"
-    return f"supabase gen types typescript --local > {types_file}"
+                run = f"pnpm --filter {p.name} run {script}" if p.path else f"pnpm run {script}"
+                return f"`{run}` (`{plain}`)"
+    return f"`{plain}`"
 
 
 def section_line(ctx: CheckContext, types: DatabaseTypes, schema: str, section: str) -> int:
