@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
@@ -352,19 +351,6 @@ def test_facts_are_json_serialisable():
         again = FileFacts.model_validate_json(ff.model_dump_json())
         assert again == ff, name
         json.loads(ff.model_dump_json())
-
-
-def test_extract_is_fast():
-    with open(os.path.join(FIXTURES, "client.ts"), "rb") as f:
-        one = f.read()
-    body = b"\n".join([one] * 5)  # ~330 lines, 60 HTTP calls
-    assert body.count(b"\n") > 300
-    extract_file("big.ts", body)
-    t = time.perf_counter()
-    for _ in range(10):
-        extract_file("big.ts", body)
-    per_file = (time.perf_counter() - t) / 10
-    assert per_file < 0.05, per_file
 
 
 def test_table_usage_objects_are_model_objects():
