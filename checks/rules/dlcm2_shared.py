@@ -496,7 +496,12 @@ def is_data_repository(model: RepoModel, iface: RepositoryInterface) -> bool:
     names = {t.name for t in model.schema_.tables.values()} | {v.name for v in model.schema_.views.values()}
     if any(t in names for t in iface.tables):
         return True
-    return any(i.tables for i in impls_of(model, iface.name))
+    impls = impls_of(model, iface.name)
+    if any(i.tables for i in impls):
+        return True
+    # `Tables<'product_reviews'>` in the interface's or an implementation's file
+    files = {iface.file} | {i.file for i in impls}
+    return any(u.file in files and u.table in names for u in model.table_usage)
 
 
 def is_factory(impl: Implementation) -> bool:
