@@ -180,6 +180,17 @@ def test_primitive_of(t, p):
     assert primitive_of(t) == p
 
 
+@pytest.mark.parametrize("name, double", [
+    ("FakeUserRepository", True), ("MemoryUserRepository", True), ("InMemoryUserRepository", True),
+    ("createStubUserRepository", True), ("TestimonialRepository", False), ("SupabaseUserRepository", False),
+    ("Memorable", False),
+])
+def test_is_test_double(name, double):
+    from checks.rules.dlcm2_shared import is_test_double
+
+    assert is_test_double(name) is double
+
+
 @pytest.mark.parametrize("table, name", [
     ("coupons", "CouponRepository"), ("order_items", "OrderItemRepository"), ("categories", "CategoryRepository"),
     ("addresses", "AddressRepository"), ("people", "PersonRepository"),

@@ -478,7 +478,9 @@ def route_tested(model: RepoModel, rt: Route, links: ApiLinks | None = None, ri:
 
 
 def is_test_double(name: str) -> bool:
-    return name.startswith(TEST_DOUBLE_PREFIXES)
+    """`FakeUserRepository`, `createStubUserRepository` (not `TestimonialRepository`)."""
+    short = re.sub(r"^(?:create|make|build|new)(?=[A-Z])", "", name)
+    return any(short.startswith(p) and short[len(p):][:1].isupper() for p in TEST_DOUBLE_PREFIXES)
 
 
 def impls_of(model: RepoModel, iface: str) -> list[Implementation]:
