@@ -389,3 +389,19 @@ async def test_retried_deliveries_and_failed_calls_do_not_duplicate_anything(cr_
     assert len(milestones) == len({c.body.split("-->")[0] for c in milestones})
     assert len(dashboard_issues(w)) == 1
     w.assert_healthy()
+
+
+async def test_a_webhook_receiver_that_is_down_does_not_hold_the_request(cr_world):
+    w = cr_world
+    await w.set_config("change_requests:\n  notify_webhook: http://127.0.0.1:9/hook\n")  # nothing listens
+    issue = await w.open_request()
+    assert w.cr(issue.number).state.state == "approved"
+    assert len(w.comments(issue.number, "status")) == 1 and w.receiver.received == []
+    [hook] = [o for o in w.crs.outbox(REPO, issue.number) if o["kind"] == "webhook"]
+    assert hook["status"] == "pending" and hook["attempts"] >= 1 and "Connect" in hook["last_error"]
+    await w.fake.edit_issue(REPO, issue.number, body=form_body(motivation="Greetings by nickname."), user=AUTHOR)
+    await w.settle()
+    hooks = [o for o in w.crs.outbox(REPO, issue.number) if o["kind"] == "webhook"]
+    assert [o["status"] for o in hooks] == ["pending"]
+    assert hooks[0]["attempts"] > hook["attempts"]  # tried again on the next event, never more than 5 times
+    w.fake.assert_no_violations()

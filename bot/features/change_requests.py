@@ -117,6 +117,11 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def delivery_of(ctx: Any) -> str | None:
+    """The id of the webhook delivery being handled (for the audit trail), if any."""
+    return getattr(getattr(ctx, "delivery", None), "delivery_id", None)
+
+
 # --------------------------------------------------------------------------- pure helpers
 
 
@@ -228,8 +233,9 @@ async def drain(gh: Any, ctx: Any, repo: str, issue: int, *, repo_data: dict[str
     """Run the pending effects of a change request in order; True when something ran."""
     crs = crs_of(ctx.store)
     ran = False
+    tried: set[int] = set()  # failed once in this call: left for the next change (or given up)
     for _ in range(20):  # a validation queues new effects: go round until nothing is left
-        items = await ctx.store.arun(crs.pending, repo, issue)
+        items = [i for i in await ctx.store.arun(crs.pending, repo, issue) if i.id not in tried]
         if not items:
             return ran
         ran = True
@@ -238,6 +244,7 @@ async def drain(gh: Any, ctx: Any, repo: str, issue: int, *, repo_data: dict[str
         items.sort(key=lambda i: (i.effect.type == "validate", i.id))
         for item in items:
             eff = item.effect
+            tried.add(item.id)
             if eff.type == "update_status_comment" and item.id != last_status:
                 await ctx.store.arun(crs.mark_done, item.id)  # a newer status follows
                 continue
@@ -377,8 +384,8 @@ async def run_validation(gh: Any, ctx: Any, repo: str, issue: int, item: OutboxI
     def make(state: CRState, allocate: Callable[[], int]):
         if plan is not None:
             return ValidationPassed(result=result, plan=plan, number=allocate() if state.number is None else None,
-                                    settings=settings, at=at, actor=None)
-        return ValidationFailed(result=result, at=at, actor=None)
+                                    settings=settings, at=at, actor=None, delivery_id=delivery_of(ctx))
+        return ValidationFailed(result=result, at=at, actor=None, delivery_id=delivery_of(ctx))
 
     key = key or f"validation:{item.id if item else 'direct'}"
     full_key = f"{repo.lower()}#{issue}:{key}"
@@ -522,6 +529,7 @@ async def sync_pull(gh: Any, ctx: Any, repo: str, number: int, pr: dict[str, Any
         issues |= await _requests_named(ctx, repo, pr)
     head = (pr.get("head") or {}).get("sha")
     actor = actor or (pr.get("user") or {}).get("login")
+    delivery_id = delivery_id or delivery_of(ctx)
     for issue in sorted(issues):
         rec = await ctx.store.arun(crs.get, repo, issue)
         if rec is None or pr.get("state", "open") != "open":
@@ -557,10 +565,12 @@ async def apply_check(gh: Any, ctx: Any, repo: str, issue: int, number: int, rec
     lines = {c["name"]: c for c in record.get("checks") or []}
     summary = "; ".join(f"{n}: {c.get('title')}" for n, c in lines.items() if c.get("conclusion") != "success")
     at = now()
+    delivery_id = delivery_of(ctx)
     if passed:
-        ev: Any = CheckPassed(pr=number, head_sha=head, evidence=evidence, at=at, actor=None)
+        ev: Any = CheckPassed(pr=number, head_sha=head, evidence=evidence, at=at, actor=None, delivery_id=delivery_id)
     else:
-        ev = CheckFailed(pr=number, head_sha=head, evidence=evidence, summary=summary[:500], at=at, actor=None)
+        ev = CheckFailed(pr=number, head_sha=head, evidence=evidence, summary=summary[:500], at=at, actor=None,
+                         delivery_id=delivery_id)
     return await process(gh, ctx, repo, issue, key, lambda s, a: ev, repo_data=repo_data)
 
 
