@@ -11,11 +11,12 @@ are ordinary TypeScript modules (helpers, UI code) of typical size that dlcm mus
 from __future__ import annotations
 
 import json
-import os
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 DOMAIN_FILES = 11
+START = datetime(2024, 1, 1)
 
 
 def _w(root: Path, rel: str, text: str) -> None:
@@ -51,8 +52,7 @@ def generate(root: str | Path, n_files: int, domains: int | None = None) -> dict
     for i in range(domains):
         t = f"thing_{i}s"
         c = _camel(f"thing_{i}")
-        v = f"2024{(i // 28) % 12 + 1:02d}{i % 28 + 1:02d}{(i // 336) % 24:02d}{i % 60:02d}00"
-        v = f"{20240101000000 + i * 100:014d}"
+        v = (START + timedelta(minutes=i)).strftime("%Y%m%d%H%M%S")  # valid UTC timestamps, in order
         _w(root, f"supabase/migrations/{v}_create_{t}.sql",
            f"create table public.{t} (\n  id uuid primary key default gen_random_uuid(),\n"
            f"  owner_id uuid not null references auth.users (id),\n  title text not null,\n"
