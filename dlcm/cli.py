@@ -200,3 +200,7 @@ main.add_command(_scaffold)
 from dlcm.audit_cli import audit as _audit  # noqa: E402
 
 main.add_command(_audit)
+
+from dlcm.docs_cli import docs as _docs  # noqa: E402
+
+main.add_command(_docs)
