@@ -547,6 +547,13 @@ def class_members(ctx: CheckContext, file: str, cls: str, depth: int = 0) -> set
     None when unknown: no source, class not found, or a base class outside the repository
     (it may provide any method).
     """
+    try:
+        return _class_members(ctx, file, cls, depth)
+    except (AttributeError, TypeError, ValueError):  # facts changed shape: unknown, not a crash
+        return None
+
+
+def _class_members(ctx: CheckContext, file: str, cls: str, depth: int = 0) -> set[str] | None:
     if depth > 6:
         return None
     ff = file_facts(ctx, file)
@@ -574,7 +581,7 @@ def class_members(ctx: CheckContext, file: str, cls: str, depth: int = 0) -> set
                         target = (t, name)
         if target is None:
             return None
-        inherited = class_members(ctx, target[0], target[1], depth + 1)
+        inherited = _class_members(ctx, target[0], target[1], depth + 1)
         if inherited is None:
             return None
         out |= inherited
@@ -583,6 +590,13 @@ def class_members(ctx: CheckContext, file: str, cls: str, depth: int = 0) -> set
 
 def factory_is_open(ctx: CheckContext, impl: Implementation) -> bool:
     """The factory's object spreads another object (`...base`) or is not an object literal we read."""
+    try:
+        return _factory_is_open(ctx, impl)
+    except (AttributeError, TypeError, ValueError):
+        return True
+
+
+def _factory_is_open(ctx: CheckContext, impl: Implementation) -> bool:
     ff = file_facts(ctx, impl.file)
     if ff is None:
         return False
