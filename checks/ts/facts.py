@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from bisect import bisect_right
 from typing import NamedTuple
 
 import tree_sitter as ts
@@ -232,6 +233,8 @@ FN_TYPES = frozenset({
 })
 CLASS_TYPES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 BLOCK_TYPES = frozenset({"statement_block", "program"})
+SCOPE_TYPES = FN_TYPES | BLOCK_TYPES
+_UNSET = object()
 WRAPPERS = frozenset({
     "parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
     "await_expression", "type_assertion",
@@ -582,6 +585,10 @@ def _comment_body(raw: str) -> str:
 # --------------------------------------------------------------------------- extraction
 
 
+def _anchor_key(node) -> tuple[int, int]:
+    return node.start_byte, -node.end_byte  # outer first
+
+
 def _position(node) -> tuple[int, int]:
     return node.start_byte, node.end_byte  # a chain's inner calls first
 
@@ -598,12 +605,13 @@ def extract_file(path: str, source: bytes) -> FileFacts:
     caps = cursor.captures(tree.root_node)
     for nodes in caps.values():  # the cursor groups by capture name; keep document order within each
         nodes.sort(key=_position)
-    return _Extractor(path, tree.root_node, caps).run()
+    return _Extractor(path, tree.root_node, caps, source).run()
 
 
 class _Extractor:
-    def __init__(self, path: str, root, caps: dict):
+    def __init__(self, path: str, root, caps: dict, source: bytes = b""):
         self.path = path
+        self.source = source
         self.root = root
         self.caps = caps
         self.f = FileFacts(path=path)
@@ -620,6 +628,14 @@ class _Extractor:
         self._params: dict[int, list] = {}
         self._funcs: list[tuple[FuncFact, tuple[str, ...]]] = []  # kept when they matter (see run)
         self._class_names: set[str] = set()
+        # Whether anything in the file may create a router (see `_creation`); decided after the imports.
+        self._may_create = True
+        self._anc = _UNSET  # see _anchors
+        self._lookups_i: dict[tuple[str, int], tuple] = {}
+        self._par: dict[int, object] = {}  # node id -> parent node
+        self._fn_memo: dict[int, object] = {}  # node id -> enclosing function node
+        self._class_memo: dict[int, object] = {}
+        self._scope_memo: dict[int, object] = {}  # node id -> enclosing function or block
 
     # ------------------------------------------------------------------ driver
 
@@ -699,6 +715,7 @@ class _Extractor:
             if fw:
                 break
         f.framework = fw
+        self._may_create = _may_create(self.source, self.imports)
 
     def _import(self, node) -> None:
         src = _string_value(node.child_by_field_name("source"))
@@ -828,22 +845,120 @@ class _Extractor:
 
     # ------------------------------------------------------------------ scopes
 
+    # Ancestor queries walk `.parent` (tree-sitter finds a parent by descending from the root), so
+    # their answers are memoised by node id; every node on a walked path gets the answer too.
+
+    def _up(self, node):
+        """`node.parent`, memoised."""
+        par = self._par
+        nid = node.id
+        p = par.get(nid, _UNSET)
+        if p is _UNSET:
+            p = par[nid] = node.parent
+        return p
+
+    def _nearest(self, node, types: frozenset, memo: dict):
+        """Closest proper ancestor of `node` whose type is in `types` (None at the root)."""
+        got = memo.get(node.id, _UNSET)
+        if got is not _UNSET:
+            return got
+        path = [node.id]
+        par = self._par
+        a = node
+        found = None
+        while True:
+            aid = a.id
+            p = par.get(aid, _UNSET)
+            if p is _UNSET:
+                p = par[aid] = a.parent
+            if p is None:
+                break
+            if p.type in types:
+                found = p
+                break
+            got = memo.get(p.id, _UNSET)
+            if got is not _UNSET:
+                found = got
+                break
+            path.append(p.id)
+            a = p
+        for nid in path:
+            memo[nid] = found
+        return found
+
+    def _anchors(self):
+        """Functions, blocks and classes by byte range, for ancestor queries without `.parent` walks.
+
+        Tree nodes nest by byte range, so the closest function/block/class around a node is the
+        innermost captured one whose range holds the node's. None (use `_nearest`) when the tree has
+        errors or two such nodes share a range (nesting not decidable by ranges).
+        """
+        caps = self.caps
+        nodes = [self.root]
+        for name in ("function", "gen_function", "block", "class", "class_expr"):
+            nodes.extend(caps.get(name, ()))
+        if self.root.has_error:
+            return None
+        nodes.sort(key=_anchor_key)
+        starts = [n.start_byte for n in nodes]
+        ends = [n.end_byte for n in nodes]
+        parent = [-1] * len(nodes)
+        stack: list[int] = []
+        prev = (-1, -1)
+        for i, (st, en) in enumerate(zip(starts, ends)):
+            if st >= en or (st, en) == prev:
+                return None
+            prev = (st, en)
+            while stack and ends[stack[-1]] < en:
+                stack.pop()
+            if stack:
+                parent[i] = stack[-1]
+            stack.append(i)
+        return nodes, starts, ends, parent, [n.type for n in nodes]
+
+    def _anchor_at(self, node) -> int:
+        """Index in `_anc` of the innermost anchor strictly around `node`: -1 none, -2 undecidable."""
+        anc = self._anc
+        if anc is _UNSET:
+            anc = self._anc = self._anchors()
+        if anc is None:
+            return -2
+        starts = anc[1]
+        ends = anc[2]
+        parent = anc[3]
+        st = node.start_byte
+        en = node.end_byte
+        if st >= en:
+            return -2
+        i = bisect_right(starts, st) - 1
+        while i >= 0 and ends[i] < en:
+            i = parent[i]
+        if i >= 0 and ends[i] == en and starts[i] == st:
+            if anc[0][i].id != node.id:
+                return -2  # same range: ancestor or descendant?
+            i = parent[i]
+        return i
+
+    def _nearest_fast(self, node, types: frozenset, memo: dict):
+        i = self._anchor_at(node)
+        if i == -2:
+            return self._nearest(node, types, memo)
+        anc = self._anc
+        kinds = anc[4]
+        parent = anc[3]
+        while i >= 0 and kinds[i] not in types:
+            i = parent[i]
+        return anc[0][i] if i >= 0 else None
+
     def _enclosing_fn(self, node):
-        a = node.parent
-        while a is not None:
-            if a.type in FN_TYPES:
-                return a
-            a = a.parent
-        return None
+        return self._nearest_fast(node, FN_TYPES, self._fn_memo)
 
     def _enclosing_class(self, node) -> str:
-        a = node.parent
-        while a is not None:
-            if a.type in CLASS_TYPES:
-                n = a.child_by_field_name("name")
-                return _text(n) if n is not None else "<class>"
-            a = a.parent
-        return ""
+        a = self._nearest_fast(node, CLASS_TYPES, self._class_memo)
+        if a is None:
+            return ""
+        n = a.child_by_field_name("name")
+        return _text(n) if n is not None else "<class>"
 
     def _fn_info(self, fn) -> tuple[tuple, bool, str]:
         """(frames, named, scope key) of a function node.
@@ -865,7 +980,8 @@ class _Extractor:
             named = True
         pending = not named
         via_call = False
-        prev, a = fn, fn.parent
+        up = self._up
+        prev, a = fn, up(fn)
         base: tuple = ()
         while a is not None:
             at = a.type
@@ -896,7 +1012,7 @@ class _Extractor:
             elif at == "variable_declarator":
                 n = a.child_by_field_name("name")
                 if n is not None and n.type == "identifier" and prev.id != n.id:
-                    if pending and (not via_call or a.parent.parent is None or a.parent.parent.type in ("program", "export_statement")):
+                    if pending and (not via_call or up(up(a)) is None or up(up(a)).type in ("program", "export_statement")):
                         inner.append(("fn", _text(n), a))
                         named = True
                     elif prev.type == "object":
@@ -920,7 +1036,7 @@ class _Extractor:
                 pass
             else:
                 pending = False
-            prev, a = a, a.parent
+            prev, a = a, up(a)
         frames = tuple(base) + tuple(reversed(inner))
         if named:
             key = ".".join(x[1] for x in frames)
@@ -986,12 +1102,52 @@ class _Extractor:
 
         kind: "param" | "var" | "func" | "class" | "import" | "global".
         """
-        a = node.parent
-        while a is not None and a.type not in FN_TYPES and a.type not in BLOCK_TYPES:
-            a = a.parent
-        if a is None:
+        i = self._anchor_at(node)
+        if i == -2:
+            a = self._nearest(node, SCOPE_TYPES, self._scope_memo)
+            if a is None:
+                return "", "global", None
+            return self._lookup_at(name, a)
+        anc = self._anc
+        kinds = anc[4]
+        parent = anc[3]
+        while i >= 0 and kinds[i] not in SCOPE_TYPES:
+            i = parent[i]
+        if i < 0:
             return "", "global", None
-        return self._lookup_at(name, a)
+        return self._lookup_idx(name, i)
+
+    def _lookup_idx(self, name: str, i: int) -> tuple[str, str, object]:
+        """`_lookup_at` for the anchor at index `i` (a function or a block)."""
+        key = (name, i)
+        got = self._lookups_i.get(key)
+        if got is not None:
+            return got
+        nodes, _starts, _ends, parent, kinds = self._anc
+        a = nodes[i]
+        got = None
+        if kinds[i] in FN_TYPES:
+            for pname, pnode in self._params_of(a):
+                if pname == name:
+                    got = (self._fn_info(a)[2], "param", pnode)
+                    break
+        else:
+            d = self._block_decls(a).get(name)
+            if d is not None:
+                owner = None
+                if kinds[i] != "program":
+                    j = parent[i]
+                    while j >= 0 and kinds[j] not in FN_TYPES:
+                        j = parent[j]
+                    owner = nodes[j] if j >= 0 else None
+                got = ((self._fn_info(owner)[2] if owner is not None else ""), d[0], d[1])
+        if got is None:
+            j = parent[i]
+            while j >= 0 and kinds[j] not in SCOPE_TYPES:
+                j = parent[j]
+            got = self._lookup_idx(name, j) if j >= 0 else ("", "global", None)
+        self._lookups_i[key] = got
+        return got
 
     def _lookup_at(self, name: str, a) -> tuple[str, str, object]:
         key = (name, a.id)
@@ -1381,6 +1537,8 @@ class _Extractor:
                 tn = _type_name_from_text_node(params, pname)
                 if tn and self._interesting_type(tn):
                     self.f.variables.append(VarFact(name=pname, scope=key, line=_line(fn), type=tn))
+        if not named and not self._may_create:
+            return  # what it returns only matters for named functions (or when it creates a router)
         rets: list[ExprRef] = []
         body = fn.child_by_field_name("body")
         ret_nodes = []
@@ -1437,9 +1595,10 @@ class _Extractor:
             scope, kind, _d = self.lookup(text.split(".", 1)[0], v)
             return ("new", text, scope) if kind != "global" else None
         if t == "call_expression":
-            root_node, chain = self._chain(v)
-            if self._creation(root_node):
-                return ("router", *self._ensure_router(root_node))
+            if self._may_create:
+                root_node, chain = self._chain(v)
+                if self._creation(root_node):
+                    return ("router", *self._ensure_router(root_node))
             text = _dotted(v.child_by_field_name("function"))
             if text is None or text.count(".") > 1:
                 return None
@@ -1466,7 +1625,7 @@ class _Extractor:
 
     def _binding(self, name: str, scope: str, node, value, type_node) -> None:
         """Record a binding's value: router creation, instance, typed variable."""
-        if value is not None:
+        if value is not None and self._may_create:
             root, chain = self._chain(value)
             if root is not None and self._creation(root):
                 self._ensure_router(root)
@@ -1561,11 +1720,11 @@ class _Extractor:
     # ------------------------------------------------------------------ routers
 
     def _chain(self, node):
-        return _chain(node, self._creation)
+        return _chain(node, self._creation if self._may_create else None)
 
     def _creation(self, node) -> str | None:
         """Framework when `node` creates a router/app: new Hono(), express(), Router(), Fastify()."""
-        if node is None:
+        if node is None or not self._may_create:
             return None
         t = node.type
         if t == "new_expression":
@@ -1585,8 +1744,8 @@ class _Extractor:
             callee = node.child_by_field_name("function")
             if callee is None:
                 return None
-            name = _text(callee)
             if callee.type == "identifier":
+                name = _text(callee)
                 imp = self.imports.get(name)
                 if imp:
                     fw = framework_of_module(imp[0])
@@ -2300,6 +2459,20 @@ def _error_nodes(node):
             yield c
         elif c.has_error:
             stack.extend(reversed(c.children))
+
+
+_CREATION_WORDS = (b"Hono", b"express", b"Router", b"Fastify", b"fastify")
+
+
+def _may_create(source: bytes, imports: dict) -> bool:
+    """False when no node of the file can create a router (`_Extractor._creation` is None everywhere).
+
+    A creation names Hono/express/Router/Fastify/fastify in the source, or calls/constructs an import
+    from a framework module.
+    """
+    if any(w in source for w in _CREATION_WORDS):
+        return True
+    return any(framework_of_module(mod) for mod, _name in imports.values())
 
 
 def _call_line(call) -> int:

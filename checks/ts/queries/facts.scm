@@ -37,3 +37,8 @@
 ; path-like literals mentioned in tests
 (string) @string
 (template_string) @template
+
+; only to find the function, block or class around a node by byte range (no parent walks)
+(generator_function) @gen_function
+(statement_block) @block
+(class) @class_expr
