@@ -1,26 +1,20 @@
 """DLCM402: a column of the schema is missing from the generated types' Row."""
 
 from ..findings import CheckContext, Rule
-from .dlcm4_shared import checked_types, regen_command, rel_tables, schemas_of
+from .dlcm4_shared import matched_tables
 
 
 def check(ctx: CheckContext):
-    model = ctx.head
-    for types in checked_types(model):
-        cmd = regen_command(model, types.file)
-        for tt in types.tables.values():
-            if tt.kind != "table" or tt.schema_ not in schemas_of(types):
+    for types, cmd, tt, table in matched_tables(ctx.head):
+        if not tt.row:
+            continue
+        for col in table.columns.values():
+            if col.name in tt.row:
                 continue
-            table = rel_tables(model, tt.schema_).get(tt.name)
-            if table is None or not tt.row:
-                continue
-            for col in table.columns.values():
-                if col.name in tt.row:
-                    continue
-                yield RULE.finding(
-                    f"Column `{tt.schema_}.{tt.name}.{col.name}` ({col.type}{'' if col.nullable else ', not null'}) "
-                    f"is missing from the `{tt.name}` Row of {types.file}; regenerate the types: {cmd}.",
-                    types.file, tt.line, key=f"{tt.schema_}.{tt.name}.{col.name}")
+            yield RULE.finding(
+                f"Column `{tt.schema_}.{tt.name}.{col.name}` ({col.type}{'' if col.nullable else ', not null'}) "
+                f"is missing from the `{tt.name}` Row of {types.file}; regenerate the types: {cmd}.",
+                types.file, tt.line, key=f"{tt.schema_}.{tt.name}.{col.name}")
 
 
 RULE = Rule(

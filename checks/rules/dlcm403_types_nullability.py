@@ -1,32 +1,20 @@
 """DLCM403: a column's nullability in the generated types differs from the schema."""
 
 from ..findings import CheckContext, Rule
-from .dlcm4_shared import checked_types, regen_command, rel_tables, schemas_of
+from .dlcm4_shared import matched_columns
 
 
 def check(ctx: CheckContext):
-    model = ctx.head
-    for types in checked_types(model):
-        cmd = regen_command(model, types.file)
-        for tt in types.tables.values():
-            if tt.kind != "table" or tt.schema_ not in schemas_of(types):
-                continue
-            table = rel_tables(model, tt.schema_).get(tt.name)
-            if table is None:
-                continue
-            for name, tc in tt.row.items():
-                col = table.columns.get(name)
-                if col is None or tc.nullable == col.nullable:
-                    continue
-                if tc.ts_type.strip() in ("unknown", "any"):
-                    continue
-                if col.nullable:
-                    what = f"is nullable in the schema but `{tc.ts_type}` (no `| null`) in the types"
-                else:
-                    what = f"is `not null` in the schema but `{tc.ts_type}` in the types"
-                yield RULE.finding(
-                    f"Column `{tt.schema_}.{tt.name}.{name}` {what}; regenerate the types: {cmd}.",
-                    types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
+    for types, cmd, tt, tc, col in matched_columns(ctx.head):
+        if tc.nullable == col.nullable or tc.ts_type.strip() in ("unknown", "any"):
+            continue
+        if col.nullable:
+            what = f"is nullable in the schema but `{tc.ts_type}` (no `| null`) in the types"
+        else:
+            what = f"is `not null` in the schema but `{tc.ts_type}` in the types"
+        yield RULE.finding(
+            f"Column `{tt.schema_}.{tt.name}.{col.name}` {what}; regenerate the types: {cmd}.",
+            types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{col.name}")
 
 
 RULE = Rule(

@@ -1,7 +1,7 @@
 """DLCM405: a column's type in the generated types does not match its database type."""
 
 from ..findings import CheckContext, Rule
-from .dlcm4_shared import actual_ts, checked_types, expected_ts, regen_command, rel_tables, schemas_of
+from .dlcm4_shared import actual_ts, expected_ts, matched_columns
 
 
 def _show(t: str) -> str:
@@ -17,25 +17,14 @@ def _show(t: str) -> str:
 
 def check(ctx: CheckContext):
     model = ctx.head
-    for types in checked_types(model):
-        cmd = regen_command(model, types.file)
-        for tt in types.tables.values():
-            if tt.kind != "table" or tt.schema_ not in schemas_of(types):
-                continue
-            table = rel_tables(model, tt.schema_).get(tt.name)
-            if table is None:
-                continue
-            for name, tc in tt.row.items():
-                col = table.columns.get(name)
-                if col is None:
-                    continue
-                want, got = expected_ts(model, col.type), actual_ts(tc.ts_type)
-                if want is None or got is None or want == got:
-                    continue
-                yield RULE.finding(
-                    f"Column `{tt.schema_}.{tt.name}.{name}` is `{col.type}` in the schema (`{_show(want)}` in "
-                    f"TypeScript) but `{tc.ts_type}` in the generated types; regenerate the types: {cmd}.",
-                    types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{name}")
+    for types, cmd, tt, tc, col in matched_columns(model):
+        want, got = expected_ts(model, col.type), actual_ts(tc.ts_type)
+        if want is None or got is None or want == got:
+            continue
+        yield RULE.finding(
+            f"Column `{tt.schema_}.{tt.name}.{col.name}` is `{col.type}` in the schema (`{_show(want)}` in "
+            f"TypeScript) but `{tc.ts_type}` in the generated types; regenerate the types: {cmd}.",
+            types.file, tc.line, key=f"{tt.schema_}.{tt.name}.{col.name}")
 
 
 RULE = Rule(

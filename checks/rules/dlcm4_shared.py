@@ -117,3 +117,24 @@ def rel_tables(model: RepoModel, schema: str) -> dict[str, object]:
 
 def rel_views(model: RepoModel, schema: str) -> dict[str, object]:
     return {v.name: v for v in model.schema_.views.values() if v.schema_ == schema}
+
+
+def matched_tables(model: RepoModel):
+    """(types file, regen command, table in the types, table in the schema) for every table both describe."""
+    for types in checked_types(model):
+        cmd = regen_command(model, types.file)
+        for tt in types.tables.values():
+            if tt.kind != "table" or tt.schema_ not in schemas_of(types):
+                continue
+            table = rel_tables(model, tt.schema_).get(tt.name)
+            if table is not None:
+                yield types, cmd, tt, table
+
+
+def matched_columns(model: RepoModel):
+    """(types file, regen command, table in the types, Row column, schema column) for every column both describe."""
+    for types, cmd, tt, table in matched_tables(model):
+        for name, tc in tt.row.items():
+            col = table.columns.get(name)
+            if col is not None:
+                yield types, cmd, tt, tc, col
