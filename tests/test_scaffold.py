@@ -106,6 +106,8 @@ def test_member_and_import_insertion_follow_the_file():
     ("add-field", AddField("users", "nick", "json", nullable=True), "forbidden by business_rules"),
     ("add-field", AddField("users", "nick", "text"), "needs a value for the rows already there"),
     ("add-field", AddField("users", "nick", "text", default="random()"), "cannot be reproduced by the Memory"),
+    ("add-field", AddField("users", "nick", "text", default="{}"), "is not an SQL expression"),
+    ("add-field", AddField("users", "nick", "text", default="'a'; drop table users"), "is not an SQL expression"),
     ("new-table", NewTable("orders", "x text"), "already exists"),
     ("new-table", NewTable("Coupons", "x text"), "not a snake_case identifier"),
     ("new-table", NewTable("coupons", ""), "no columns given"),

@@ -36,6 +36,8 @@ class FieldCtx:
     touched: list[str] = field(default_factory=list)  # "path: what" for the report
     service_prefix: str = ""  # the Database Service package: partial lists are only extended there
     client_prefix: str | None = None
+    conv: object | None = None  # checks.scaffold.conventions.Conventions (validation helpers)
+    validation: object | None = None  # layers.Validation, created on first use
 
     def owned(self, path: str, client: bool = False) -> bool:
         """Code whose inputs are the repository's own types (the service, or the client package)."""
@@ -221,24 +223,23 @@ def _object_literals(ctx: FieldCtx, path: str, doc: Doc) -> None:
             continue
         pairs = {member_name(doc, m): m for m in ms if m.type == "pair"}
         text = _analog(ctx, doc, pairs)
+        if text is None and _validation_like(doc, pairs) and ctx.owned(path):
+            text = _parse_value(ctx, path, required=not insert_optional(ctx.col))
         if text is None:
-            if full:
+            src = _source_var(doc, pairs) if path in ctx.impl_files else None
+            spread = next((m for m in ms if m.type == "spread_element"), None)
+            name = ctx.col.name
+            if src is not None and _calls_update(doc, obj):
+                text = f"{src}.{name}"
+            elif src is not None and spread is not None:
+                cur = doc.t(spread)[3:]
+                text = (f"{src}.{name} !== undefined ? {src}.{name} : {cur}.{name}" if ctx.col.nullable
+                        else f"{src}.{name} ?? {cur}.{name}")
+            elif src is not None:
+                dflt = "null" if ctx.col.nullable else ctx.sample()
+                text = f"{src}.{name} ?? {dflt}"
+            elif full:
                 text = ctx.sample()
-            elif path in ctx.impl_files:
-                src = _source_var(doc, pairs)
-                if src is None:
-                    continue
-                spread = next((m for m in ms if m.type == "spread_element"), None)
-                name = ctx.col.name
-                if _calls_update(doc, obj):
-                    text = f"{src}.{name}"
-                elif spread is not None:
-                    cur = doc.t(spread)[3:]
-                    text = (f"{src}.{name} !== undefined ? {src}.{name} : {cur}.{name}" if ctx.col.nullable
-                            else f"{src}.{name} ?? {cur}.{name}")
-                else:
-                    dflt = "null" if ctx.col.nullable else ctx.sample()
-                    text = f"{src}.{name} ?? {dflt}"
             else:
                 continue
         insert_member(doc, obj, f"{ctx.col.name}: {text}", before=_insert_pos(doc, obj))
@@ -275,11 +276,79 @@ def _if_statements(ctx: FieldCtx, path: str, doc: Doc) -> None:
                 if subs >= 2:
                     clone = text
                     break
-        if clone is None:
-            continue
         last = stmts[-1][1]
+        if clone is None:
+            target = _assign_target(doc, last)
+            value = _parse_value(ctx, path, required=not ctx.col.nullable) if target else None
+            if value is None:
+                continue
+            clone = f"if ('{ctx.col.name}' in body) {target}.{ctx.col.name} = {value}"
+            clone = ctx.project.code(path, clone)
         doc.insert(last.end_byte, f"\n{doc.indent_of(last)}{clone}")
         ctx.touched.append(f"{path}:{last.start_point[0] + 1}")
+
+
+def _validation_like(doc: Doc, pairs: dict[str, Node]) -> bool:
+    """`{ a: str(body, 'a'), b: optStr(body, 'b') }`: values parsed from a request body by key."""
+    n = 0
+    for key, m in pairs.items():
+        v = _value(m)
+        call = v
+        while call is not None and call.type in ("binary_expression", "ternary_expression", "as_expression"):
+            call = next((c for c in call.named_children if c.type == "call_expression"), None)
+        if call is None or call.type != "call_expression":
+            continue
+        args = call.child_by_field_name("arguments")
+        if args is not None and any(string_value(doc, a) == key for a in args.named_children):
+            n += 1
+    return n >= 2
+
+
+def _assign_target(doc: Doc, st: Node) -> str | None:
+    """`patch` in `if ('a' in body) patch.a = ...`."""
+    for a in doc.walk("assignment_expression", st):
+        left = a.child_by_field_name("left")
+        if left is not None and left.type == "member_expression":
+            obj = left.child_by_field_name("object")
+            if obj is not None and obj.type == "identifier":
+                return doc.t(obj)
+    return None
+
+
+def _parse_value(ctx: FieldCtx, path: str, required: bool) -> str | None:
+    """The request-parsing expression of the new column in the repository's validation module
+    (its own helpers, or ones generated next to them)."""
+    conv = ctx.conv
+    if conv is None or path != getattr(conv, "validation_file", None) or not getattr(conv, "body_fn", None):
+        return None
+    from .errors import ScaffoldError
+    from .layers import Validation, _parse_expr
+
+    if ctx.validation is None:
+        ctx.validation = Validation(conv.validation_file, f"new {conv.validation_error}", conv.body_fn,
+                                    conv.body_type, helpers=dict(conv.helpers))
+        doc = ctx.project.doc(path)
+        ctx._declared = {doc.t(n.child_by_field_name("name")) for n in doc.walk("function_declaration")}
+    try:
+        return _parse_expr(ctx.project, ctx.validation, ctx._declared, ctx.col, required, ctx.project.style(path).quote)
+    except ScaffoldError:
+        return None
+
+
+def finish_validation(ctx: FieldCtx) -> None:
+    """Helpers the new column's parsing needs, appended to the validation module, and their imports."""
+    v = ctx.validation
+    if v is None or not (v.new_helpers or v.imports):
+        return
+    from .layers import _ensure_import
+
+    doc = ctx.project.doc(v.file)
+    if v.new_helpers:
+        doc.insert(len(doc.data.rstrip(b"\n")), "\n\n" + ctx.project.code(v.file, "\n\n".join(v.new_helpers)))
+    for names, file, type_only in v.imports:
+        _ensure_import(ctx.project, doc, names, file=file, type_only=type_only)
+    if any("Json" in h for h in v.new_helpers) and getattr(ctx.conv, "database_types_file", None):
+        _ensure_import(ctx.project, doc, ["Json"], file=ctx.conv.database_types_file, type_only=True)
 
 
 def _ts_type_for(ctx: FieldCtx, path: str, doc: Doc) -> str:
@@ -462,3 +531,4 @@ def extend_code(ctx: FieldCtx, skip: set[str]) -> None:
             if pass_ is _picks and ctx.table.name not in text and not any(r in text for r in ctx.row_names):
                 continue
             pass_(ctx, path, project.doc(path))
+    finish_validation(ctx)

@@ -631,9 +631,56 @@ VALIDATION_HELPERS = {
     "opt_json": ("Json | undefined", """function {name}(body: {Body}, key: string): Json | undefined {
   return body[key] as Json | undefined
 }"""),
+    "enum": ("T", """function {name}<T extends string>(body: {Body}, key: string, allowed: readonly T[]): T {
+  const value = body[key]
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw {err}(`${key} must be one of ${allowed.join(', ')}`)
+  }
+  return value as T
+}"""),
+    "opt_enum": ("T | null | undefined", """function {name}<T extends string>(body: {Body}, key: string, allowed: readonly T[]): T | null | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return value
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw {err}(`${key} must be one of ${allowed.join(', ')} or null`)
+  }
+  return value as T
+}"""),
+    "str_list": ("string[]", """function {name}(body: {Body}, key: string): string[] {
+  const value = body[key]
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw {err}(`${key} must be an array of strings`)
+  }
+  return value
+}"""),
+    "opt_str_list": ("string[] | null | undefined", """function {name}(body: {Body}, key: string): string[] | null | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return value
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw {err}(`${key} must be an array of strings or null`)
+  }
+  return value
+}"""),
+    "num_list": ("number[]", """function {name}(body: {Body}, key: string): number[] {
+  const value = body[key]
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw {err}(`${key} must be an array of numbers`)
+  }
+  return value
+}"""),
+    "opt_num_list": ("number[] | null | undefined", """function {name}(body: {Body}, key: string): number[] | null | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return value
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw {err}(`${key} must be an array of numbers or null`)
+  }
+  return value
+}"""),
 }
 _HELPER_NAMES = {"str": "str", "opt_str": "optStr", "int": "int", "opt_int": "optInt", "num": "num",
-                 "opt_num": "optNum", "bool": "bool", "opt_bool": "optBool", "json": "json", "opt_json": "optJson"}
+                 "opt_num": "optNum", "bool": "bool", "opt_bool": "optBool", "json": "json", "opt_json": "optJson",
+                 "enum": "oneOf", "opt_enum": "optOneOf", "str_list": "strList", "opt_str_list": "optStrList",
+                 "num_list": "numList", "opt_num_list": "optNumList"}
 
 
 @dataclass
@@ -661,39 +708,46 @@ class Validation:
 
 def _col_kind(project: Project, c: Column) -> str:
     t = gen_ts_type(project.model, c.type)
+    if t.startswith("Database["):
+        return "other" if t.endswith("[]") else "enum"
+    if t.endswith("[]"):
+        return {"string[]": "str_list", "number[]": "num_list"}.get(t, "other")
     if t == "number":
         return "int" if base_type(c.type) in ("smallint", "integer", "bigint") else "num"
     if t == "boolean":
         return "bool"
     if t == "Json":
         return "json"
-    if t.endswith("[]") or t.startswith("Database["):
-        return "other"
     return "str"
 
 
 def _parse_expr(project: Project, v: Validation, declared: set[str], c: Column, required: bool, q: str) -> str:
     kind = _col_kind(project, c)
-    if kind == "other":
-        ek = enum_key(project.model, c.type)
-        if ek is not None and not c.type.endswith("[]"):
-            values = project.model.schema_.enums[ek].values
-            name = v.helper("str", declared) if required else v.helper("opt_str", declared)
-            return f"{name}(body, {q}{c.name}{q}) as {_enum_type(project, c, v.file)}"
+    extra = ""
+    if kind == "enum":
+        values = project.model.schema_.enums[enum_key(project.model, c.type)].values
+        extra = ", " + _enum_values(project, v, c, values, q)
+    elif kind == "other":
         raise ScaffoldError(f"column `{c.name}` ({c.type}): request validation for this type is not generated; "
-                            f"use a text, number, boolean, json or enum column, or write the parser by hand")
+                            f"use a text, number, boolean, json, enum or text[]/number[] column, or write the "
+                            f"parser by hand")
     if required:
-        return f"{v.helper(kind, declared)}(body, {q}{c.name}{q})"
+        return f"{v.helper(kind, declared)}(body, {q}{c.name}{q}{extra})"
     if c.nullable:
-        return f"{v.helper('opt_' + kind, declared)}(body, {q}{c.name}{q})"
+        return f"{v.helper('opt_' + kind, declared)}(body, {q}{c.name}{q}{extra})"
     # not null with a default: absent means "use the default"
-    return f"{q}{c.name}{q} in body ? {v.helper(kind, declared)}(body, {q}{c.name}{q}) : undefined"
+    return f"{q}{c.name}{q} in body ? {v.helper(kind, declared)}(body, {q}{c.name}{q}{extra}) : undefined"
 
 
-def _enum_type(project: Project, c: Column, path: str) -> str:
-    ek = enum_key(project.model, c.type)
-    name = ek.split(".", 1)[1]
-    return f"Database['public']['Enums']['{name}']"
+def _enum_values(project: Project, v: Validation, c: Column, values: list[str], q: str) -> str:
+    """`Constants.public.Enums.order_status` when the generated types export it, else the literal list."""
+    schema, name = enum_key(project.model, c.type).split(".", 1)
+    types_file = getattr(project, "conv", None) and project.conv.database_types_file
+    text = project.read(types_file) if types_file else None
+    if text and "export const Constants" in text and f"{name}:" in text:
+        v.imports.append((["Constants"], types_file, False))
+        return f"Constants.{schema}.Enums.{name}"
+    return "[" + ", ".join(f"{q}{x}{q}" for x in values) + "] as const"
 
 
 def validation_for(project: Project, conv: Conventions, router_file: str) -> Validation:
@@ -762,8 +816,11 @@ def add_parsers(project: Project, conv: Conventions, e: Entity, router_file: str
     code = "\n\n".join(([_FALLBACK_PRELUDE] if in_router else []) + v.new_helpers + fns)
     needs_json = any("Json" in h for h in v.new_helpers)
     needs_db = "Database['public']" in code
+    for names, file, type_only in v.imports:
+        if not in_router:
+            _ensure_import(project, doc, names, file=file, type_only=type_only)
     if in_router:
-        project.router_extra = (code, needs_json, needs_db)  # type: ignore[attr-defined]
+        project.router_extra = (code, needs_json, needs_db, v.imports)  # type: ignore[attr-defined]
         return create_fn, update_fn, path
     doc.insert(len(doc.data.rstrip(b"\n")), "\n\n" + project.code(path, code))
     if needs_json:
@@ -943,6 +1000,8 @@ def _new_router(project: Project, conv: Conventions, path: str, name: str, items
         types = ([e0.insert] if parse_fns.get("create") else []) + ([e0.update] if parse_fns.get("update") else [])
         lines.append(_import_line(project, path, names=types, file=getattr(project, "types_file", None)
                                   or e0.iface_file, type_only=True))
+        for names, file, type_only in extra_t[3]:
+            lines.append(_import_line(project, path, names=names, file=file, type_only=type_only))
         if extra_t[1] or extra_t[2]:
             lines.append(_import_line(project, path, names=[n for n, f in (("Json", extra_t[1]), ("Database", extra_t[2]))
                                                             if f], file=project.conv.database_types_file,

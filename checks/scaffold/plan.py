@@ -106,6 +106,16 @@ def _add_field(project: Project, a: AddField, now) -> str:
     if not a.nullable and a.default is None:
         raise ScaffoldError(f"a NOT NULL column added to the existing table {table.qualified} needs a value for the "
                             f"rows already there: pass --default EXPR, or --nullable")
+    if a.default is not None:
+        import pglast
+
+        try:
+            ok = len(pglast.parse_sql(f"select {a.default}")) == 1 and ";" not in a.default
+        except pglast.parser.ParseError:
+            ok = False
+        if not ok:
+            raise ScaffoldError(f"--default `{a.default}` is not an SQL expression (write string constants in "
+                                f"single quotes: --default \"'en'\")")
     col_def = f"{a.column} {pg_type}" + ("" if a.nullable else " not null") + (
         f" default {a.default}" if a.default is not None else "")
     version = next_version(model, now)
@@ -130,7 +140,9 @@ def _add_field(project: Project, a: AddField, now) -> str:
                   any(r.name == i.interface and tname in r.tables for r in model.repositories)}
     ctx = FieldCtx(project, table, col, default_ts, cols=dict(table.columns), impl_files=impl_files,
                    service_prefix=conv.service.path + "/" if conv.service.path else "",
-                   client_prefix=(conv.client_pkg.path + "/") if conv.client_pkg and conv.client_pkg.path else None)
+                   client_prefix=(conv.client_pkg.path + "/") if conv.client_pkg and conv.client_pkg.path else None,
+                   conv=conv)
+    project.conv = conv  # type: ignore[attr-defined]
     e = make_entity(project, conv, table, new=False)
     ctx.row_names.add(e.row)
     extend_code(ctx, skip=set(_types_files(project, table)))

@@ -117,6 +117,8 @@ def ts_default(col: Column, ts_type: str) -> str | None:
 def _ts_expr(node, ts_type: str) -> str | None:
     while isinstance(node, ast.TypeCast):
         node = node.arg
+    if ts_type.endswith("[]"):
+        return _ts_array(node, ts_type[:-2])
     if isinstance(node, ast.A_Const):
         if node.isnull:
             return "null"
@@ -156,6 +158,35 @@ def _ts_expr(node, ts_type: str) -> str | None:
             return "now"
         if op == "SVFOP_CURRENT_DATE":
             return "now.slice(0, 10)"
+    return None
+
+
+def _ts_array(node, item_type: str) -> str | None:
+    """`'{}'`, `'{a,b}'`, `array['a', 'b']` -> a TypeScript array literal."""
+    if isinstance(node, ast.A_ArrayExpr):
+        items = [_ts_expr(e, item_type) for e in node.elements or ()]
+        return None if any(i is None for i in items) else "[" + ", ".join(items) + "]"
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+        text = node.val.sval.strip()
+        if not (text.startswith("{") and text.endswith("}")):
+            return None
+        inner = text[1:-1].strip()
+        if not inner:
+            return "[]"
+        if any(ch in inner for ch in '"{}\\'):
+            return None  # quoted or nested elements: not reproduced
+        out = []
+        for raw in inner.split(","):
+            raw = raw.strip()
+            if item_type == "number":
+                if not _is_number(raw):
+                    return None
+                out.append(raw)
+            elif item_type == "boolean":
+                out.append("true" if raw.lower() in ("t", "true") else "false")
+            else:
+                out.append("'" + raw.replace("'", "\\'") + "'")
+        return "[" + ", ".join(out) + "]"
     return None
 
 
