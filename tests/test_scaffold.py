@@ -362,3 +362,31 @@ def test_cli_writes_the_files_and_lists_them(tmp_path):
     status = {line[3:] for line in git(repo, "status", "--porcelain", "-uall").splitlines()}
     assert {p for _, p in listed} == status
     assert ("created", "apps/database-service/src/__tests__/products-delete.test.ts") in listed
+
+
+def test_types_without_a_sibling_to_copy_get_validated_with_helpers(example_model):
+    """users has no boolean column: the parser gets a generated `bool` helper next to the repo's own ones."""
+    ch = by_path(run_plan(example_model, "add-field", AddField("users", "verified", "boolean", default="false")))
+    val = ch["apps/database-service/src/validation.ts"].new
+    assert "    verified: 'verified' in body ? bool(body, 'verified') : undefined,\n" in val
+    assert "  if ('verified' in body) patch.verified = bool(body, 'verified')\n" in val
+    assert "function bool(body: Body, key: string): boolean {" in val and val.count("function bool(") == 1
+    mem = ch["apps/database-service/src/repositories/memory/memory-user-repository.ts"].new
+    assert "      verified: input.verified ?? false,\n" in mem
+    assert "      verified: patch.verified ?? current.verified,\n" in mem
+
+
+def test_enum_and_array_columns_of_a_new_table(example_model):
+    ch = by_path(run_plan(example_model, "new-table", NewTable(
+        "gift_cards", "code text not null unique, status public.order_status not null default 'pending', "
+                      "tags text[], scores numeric[] not null default '{1,2}'")))
+    val = ch["apps/database-service/src/validation.ts"].new
+    # enum values come from the generated `Constants`, as the repository's own parseOrderStatus does
+    assert "status: 'status' in body ? oneOf(body, 'status', Constants.public.Enums.order_status) : undefined," in val
+    assert "    tags: optStrList(body, 'tags'),\n" in val and "scores: 'scores' in body ? numList(body, 'scores')" in val
+    mem = ch["apps/database-service/src/repositories/memory/memory-gift-card-repository.ts"].new
+    assert "      status: input.status ?? 'pending',\n" in mem and "      scores: input.scores ?? [1, 2],\n" in mem
+    types = ch["apps/database-service/src/database.types.ts"].new
+    assert '          status: Database["public"]["Enums"]["order_status"]\n' in types
+    client = ch["packages/database-client/src/types.ts"].new
+    assert "  status: OrderStatus\n" in client and "  tags: string[] | null\n" in client
