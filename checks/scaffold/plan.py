@@ -153,8 +153,8 @@ def _add_field(project: Project, a: AddField, now) -> str:
                          and f"{e.key}.update" in r.handler_calls), None)
     add_field_tests(project, conv, e, col, via_api, create_route, update_route)
     if not via_api and create_route:
-        project.notes.append(f"the request validation of {create_route} was not extended (no sibling column of the "
-                             f"same kind to follow): accept `{a.column}` there by hand")
+        project.notes.append(f"the request parsing of POST {create_route} was not extended (dlcm found no field list "
+                             f"of the table there to add to): accept `{a.column}` there by hand if clients may set it")
     return f"add {table.qualified}.{a.column} {pg_type}" + ("" if a.nullable else " not null")
 
 
