@@ -234,6 +234,12 @@ FN_TYPES = frozenset({
 CLASS_TYPES = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 BLOCK_TYPES = frozenset({"statement_block", "program"})
 SCOPE_TYPES = FN_TYPES | BLOCK_TYPES
+# Nodes between a function and what names it, see `_Extractor._fn_info`.
+_FN_INFO_PASS = frozenset({
+    "arguments", "object", "parenthesized_expression", "as_expression", "satisfies_expression",
+    "await_expression", "non_null_expression", "return_statement", "class_body",
+    "lexical_declaration", "variable_declaration",
+})
 _UNSET = object()
 WRAPPERS = frozenset({
     "parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
@@ -444,6 +450,39 @@ def parse_params(params_node) -> tuple[ParamT, ...]:
     return tuple(out)
 
 
+def _params_and_types(params_node) -> tuple[tuple[ParamT, ...], dict]:
+    """`parse_params(params_node)` and, by pattern text, the type node of the first parameter with that
+    pattern (what `_type_name_from_text_node` finds), in one pass."""
+    if params_node is None:
+        return (), {}
+    if params_node.type == "identifier":  # `x => ...`
+        return ((_text(params_node), None, False, False),), {}
+    out = []
+    types: dict = {}
+    for p in params_node.named_children:
+        pt = p.type
+        if pt != "required_parameter" and pt != "optional_parameter":
+            continue
+        pat = p.child_by_field_name("pattern")
+        type_node = p.child_by_field_name("type")
+        typ = _annotation_text(type_node)
+        optional = pt == "optional_parameter" or p.child_by_field_name("value") is not None
+        rest = False
+        if pat is not None and pat.type == "rest_pattern":
+            rest = True
+            inner = pat.named_children
+            name = _text(inner[0]) if inner else _text(pat)
+            key = _text(pat)
+        else:
+            name = key = _text(pat)
+        if pat is not None and key not in types:
+            types[key] = type_node
+        if name == "this":
+            continue
+        out.append((name, typ, optional, rest))
+    return tuple(out), types
+
+
 def _param_names(fn) -> list[tuple[str, object]]:
     """Identifiers bound by a function's parameters, with the node binding them."""
     single = fn.child_by_field_name("parameter")
@@ -620,7 +659,7 @@ class _Extractor:
         self._decls: dict[int, dict] = {}
         self._member_calls: list[tuple] = []  # (start_byte, root, kind, path, line, root_decl)
         self._routes: list[tuple] = []  # (RouteFact, start_byte, end_byte, handler param names)
-        self._param_mounts: list[tuple] = []  # (MountFact, key)
+        self._param_mounts: list[tuple] = []  # (call, callee, callee name, index, argument, its name)
         self._routerish: set[tuple[str, str]] = set()
         self._router_keys: set[tuple[str, str]] = set()
         self._returns: dict[int, list] = {}
@@ -630,6 +669,7 @@ class _Extractor:
         self._class_names: set[str] = set()
         # Whether anything in the file may create a router (see `_creation`); decided after the imports.
         self._may_create = True
+        self._has_base_path = True  # `basePath` occurs in the source
         self._anc = _UNSET  # see _anchors
         self._lookups_i: dict[tuple[str, int], tuple] = {}
         self._par: dict[int, object] = {}  # node id -> parent node
@@ -716,6 +756,7 @@ class _Extractor:
                 break
         f.framework = fw
         self._may_create = _may_create(self.source, self.imports)
+        self._has_base_path = b"basePath" in self.source
 
     def _import(self, node) -> None:
         src = _string_value(node.child_by_field_name("source"))
@@ -1030,9 +1071,7 @@ class _Extractor:
                         via_call = True
                     else:
                         pending = False
-            elif at in ("arguments", "object", "parenthesized_expression", "as_expression", "satisfies_expression",
-                        "await_expression", "non_null_expression", "return_statement", "class_body",
-                        "lexical_declaration", "variable_declaration"):
+            elif at in _FN_INFO_PASS:
                 pass
             else:
                 pending = False
@@ -1046,6 +1085,42 @@ class _Extractor:
         got = (frames, named, key)
         self._fninfo[fn.id] = got
         return got
+
+    def _fn_named(self, fn) -> bool:
+        """`_fn_info(fn)[1]` without walking further than needed: mirrors its naming rules."""
+        t = fn.type
+        if t in ("function_declaration", "generator_function_declaration", "method_definition"):
+            return True
+        up = self._up
+        via_call = False
+        prev, a = fn, up(fn)
+        while a is not None:  # `pending` is true all along: the loop returns as soon as it is not
+            at = a.type
+            if at in FN_TYPES or at in CLASS_TYPES:
+                return False
+            if at == "pair":
+                key = a.child_by_field_name("key")
+                if key is not None and prev.id != key.id:
+                    return bool(_prop_name(key))
+            elif at == "public_field_definition":
+                return bool(_prop_name(a.child_by_field_name("name")))
+            elif at == "variable_declarator":
+                n = a.child_by_field_name("name")
+                if n is not None and n.type == "identifier" and prev.id != n.id:
+                    return not via_call or up(up(a)) is None or up(up(a)).type in ("program", "export_statement")
+                return False
+            elif at == "export_statement":
+                return True
+            elif at == "call_expression":
+                callee = a.child_by_field_name("function")
+                if callee is not None and callee.type == "identifier":
+                    via_call = True
+                else:
+                    return False
+            elif at not in _FN_INFO_PASS:
+                return False
+            prev, a = a, up(a)
+        return False
 
     def _scope_of_node(self, node) -> str:
         fn = node if node.type in FN_TYPES else self._enclosing_fn(node)
@@ -1294,7 +1369,11 @@ class _Extractor:
 
     def _strings(self) -> None:
         seen: dict[str, None] = {}
+        src = self.source
         for node in self.caps.get("string", ()):
+            sb = node.start_byte
+            if src[sb:sb + 1] in (b"'", b'"') and src[sb + 1:sb + 2] not in (b"/", b"\\"):
+                continue  # the value cannot start with "/"
             p = node.parent
             if p is not None and p.type in ("import_statement", "export_statement", "literal_type"):
                 continue
@@ -1302,6 +1381,9 @@ class _Extractor:
             if v and v.startswith("/") and len(v) <= 200 and not any(ch.isspace() for ch in v):
                 seen[v] = None
         for node in self.caps.get("template", ()):
+            sb = node.start_byte
+            if src[sb:sb + 1] == b"`" and src[sb + 1:sb + 2] != b"/":
+                continue  # no leading fragment starting with "/"
             kids = node.named_children
             if not kids or kids[0].type != "string_fragment" or not _text(kids[0]).startswith("/"):
                 continue
@@ -1529,14 +1611,19 @@ class _Extractor:
     # ------------------------------------------------------------------ functions and bindings
 
     def _function(self, fn) -> None:
-        frames, named, key = self._fn_info(fn)
         params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
-        ps = parse_params(params)
+        ps, type_nodes = _params_and_types(params)
+        typed = []
         for pname, ptype, _o, _r in ps:
             if ptype:
-                tn = _type_name_from_text_node(params, pname)
+                tn = _type_name(type_nodes[pname]) if pname in type_nodes else None
                 if tn and self._interesting_type(tn):
-                    self.f.variables.append(VarFact(name=pname, scope=key, line=_line(fn), type=tn))
+                    typed.append((pname, tn))
+        if not typed and not self._may_create and not self._fn_named(fn):
+            return  # what an unnamed function returns does not matter (unless it creates a router)
+        frames, named, key = self._fn_info(fn)
+        for pname, tn in typed:
+            self.f.variables.append(VarFact(name=pname, scope=key, line=_line(fn), type=tn))
         if not named and not self._may_create:
             return  # what it returns only matters for named functions (or when it creates a router)
         rets: list[ExprRef] = []
@@ -1623,8 +1710,11 @@ class _Extractor:
             return ("object", "", "")
         return None
 
-    def _binding(self, name: str, scope: str, node, value, type_node) -> None:
-        """Record a binding's value: router creation, instance, typed variable."""
+    def _binding(self, name: str, scope: str | None, node, value, type_node) -> None:
+        """Record a binding's value: router creation, instance, typed variable.
+
+        `scope` None: the scope of `node` (only worked out when something is recorded).
+        """
         if value is not None and self._may_create:
             root, chain = self._chain(value)
             if root is not None and self._creation(root):
@@ -1638,6 +1728,8 @@ class _Extractor:
             ref = None
         if ref is None and not typ:
             return
+        if scope is None:
+            scope = self._scope_of_node(node)
         self.f.variables.append(VarFact(name=name, scope=scope, line=_line(node), init=ref, type=typ))
 
     def _ensure_router(self, creation) -> tuple[str, str]:
@@ -1679,21 +1771,26 @@ class _Extractor:
         if n.type != "identifier":
             return
         name = _text(n)
-        scope = self._scope_of_node(d)
         v = _unwrap(value)
-        if v is not None and v.type == "object":
+        if v is None:
+            self._binding(name, None, d, v, typ)
+            return
+        vt = v.type
+        if vt == "object":
             methods = _object_methods(v)
             if methods:
+                scope = self._scope_of_node(d)
                 self.f.factories.append(FactoryFact(name=name if not scope else f"{scope}.{name}", line=_line(d),
                                                     end_line=d.end_point[0] + 1, returns=_type_name(typ) or
                                                     _satisfies_type(value), methods=tuple(methods), kind="object"))
         # `const api = app.basePath('/api')`: api is app under a prefix
-        if v is not None and v.type == "call_expression":
+        elif vt == "call_expression" and self._has_base_path:
             root, chain = self._chain(v)
             if root is not None and root.type in ("identifier", "member_expression") and \
                     any(p == "basePath" for p, _c in chain):
                 recv = self._receiver(root)
                 if recv is not None:
+                    scope = self._scope_of_node(d)
                     prefix: list[Piece] = []
                     for prop, call in chain:
                         a = _args(call)
@@ -1705,7 +1802,7 @@ class _Extractor:
                     self._routerish.add((recv[1], recv[0]))
                     self._routerish.add((scope, name))
                     return
-        self._binding(name, scope, d, v, typ)
+        self._binding(name, None, d, v, typ)
 
     def _this_assign(self, node) -> None:
         left = node.child_by_field_name("left")
@@ -2068,9 +2165,18 @@ class _Extractor:
                 names[".".join(parts[-2:])] = None
             self.f.routes.append(rf._replace(handler_calls=tuple(names)))
         # router-parameter mounts: `registerUserRoutes(app)` with a router (or an import) as argument
-        for mf, key in self._param_mounts:
-            if key in self._routerish or mf.receiver in self.imports:
-                self.f.mounts.append(mf)
+        if not self._param_mounts:
+            return
+        routerish = self._routerish
+        router_names = {n for _s, n in routerish}
+        for call, callee, name, i, a, aname in self._param_mounts:
+            if aname not in router_names and aname not in self.imports:
+                continue  # neither a router nor an import, wherever it is declared
+            scope = self.lookup(aname, a)[0]
+            if (scope, aname) in routerish or aname in self.imports:
+                self.f.mounts.append(MountFact(
+                    receiver=aname, scope=scope, prefix=(), line=_line(call), target_kind="param", target=name,
+                    target_scope=self.lookup(name, callee)[0], index=i, via="call"))
 
     # ------------------------------------------------------------------ calls
 
@@ -2081,7 +2187,8 @@ class _Extractor:
         args = _args(call)
         ct = callee.type
         if ct == "member_expression":
-            prop = _prop_name(callee.child_by_field_name("property"))
+            prop_node = callee.child_by_field_name("property")
+            prop = _prop_name(prop_node)
             obj = callee.child_by_field_name("object")
             if prop is None or obj is None:
                 return
@@ -2104,24 +2211,24 @@ class _Extractor:
                     self._fastify_route(call, obj, _unwrap(args[0]))
                 else:
                     self._mount(call, prop, obj, args)
-            self._http_call(call, prop, args)
-            self._member_call(call, callee)
+            if args:
+                self._http_call(call, prop, args)
+            self._member_call(call, prop, prop_node, obj)
         elif ct == "identifier":
             name = _text(callee)
-            self._http_call(call, name, args)
-            if name in self.imports and not self.imports[name][0].startswith("."):
+            if args:
+                self._http_call(call, name, args)
+            imp = self.imports.get(name)
+            if imp is not None and not imp[0].startswith("."):
                 self.f.calls.append(CallFact(callee=name, line=_call_line(call), symbol=self._symbol(call)))
             for i, a in enumerate(args):
-                if a.type == "identifier":
-                    aname = _text(a)
-                    scope = self.lookup(aname, a)[0]
-                    self._param_mounts.append((MountFact(
-                        receiver=aname, scope=scope, prefix=(), line=_line(call), target_kind="param", target=name,
-                        target_scope=self.lookup(name, callee)[0], index=i, via="call"), (scope, aname)))
+                if a.type == "identifier":  # resolved in _finish_routes, when routers are known
+                    self._param_mounts.append((call, callee, name, i, a, _text(a)))
 
-    def _member_call(self, call, callee) -> None:
-        path: list[str] = []
-        node = callee
+    def _member_call(self, call, prop: str, prop_node, obj) -> None:
+        """`call` is `obj.prop(...)` (`_call` has read the callee)."""
+        path: list[str] = [prop]
+        node = obj
         while node.type == "member_expression":
             p = _prop_name(node.child_by_field_name("property"))
             if p is None:
@@ -2159,13 +2266,13 @@ class _Extractor:
             head = root.split(".", 1)[0]
             if head in DENY_ROOTS:
                 return
-            if head == "this":
+            if path[-1] in BUILTIN_METHODS:
+                keep = False  # getClient().then(...), rows.map(...).join(...)
+            elif head == "this":
                 scope = self._enclosing_class(call)
             else:
                 scope, dkind, decl = self.lookup(head, node)
                 keep = _typed_binding(dkind, decl) if "." in root else dkind in ("import", "func", "var", "param")
-            if path and path[-1] in BUILTIN_METHODS:
-                keep = False  # getClient().then(...), rows.map(...).join(...)
         elif t == "new_expression":
             root = _dotted(node.child_by_field_name("constructor"))
             if root is None or root.split(".", 1)[0] in DENY_ROOTS:
@@ -2175,7 +2282,7 @@ class _Extractor:
             keep = dkind != "global"
         else:
             return
-        line = _call_line(call)
+        line = prop_node.start_point[0] + 1  # _call_line(call)
         self._member_calls.append((call.start_byte, root, kind, tuple(path), line, decl_at))
         if path and keep:
             self.f.member_calls.append(MemberCallFact(root=root, root_kind=kind, root_scope=scope, path=tuple(path),
@@ -2187,7 +2294,7 @@ class _Extractor:
         method = None
         path_node = None
         init = None
-        if args and args[0].type == "string":
+        if len(args) >= 2 and args[0].type == "string":
             v = _string_value(args[0])
             if v and v.upper() in HTTP_METHODS and len(args) >= 2 and v.upper() == v.strip().upper() and v.isalpha():
                 method, path_node = v.upper(), args[1]
