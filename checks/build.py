@@ -184,13 +184,12 @@ def _build_model(source: Source, config: Config | None = None, cache: Cache | No
             else:
                 continue
             try:
-                obj, sups = cache.get(kind, model.files[f], lambda: _sql_extract(f, read_text(source, f), kind, suffix))
+                # keyed by content AND path: a migration's version/name/stem come from its file name
+                obj, sups = cache.get(kind, f"{model.files[f]}:{f}", lambda: _sql_extract(f, read_text(source, f), kind, suffix))
             except Exception as e:  # never crash on one file
                 diags.append(Diagnostic(file=f, line=1, kind="unreadable", message=f"could not read: {e}"))
                 continue
             obj = obj.model_copy(deep=True)
-            if obj.path != f:
-                obj.path = f
             (migrations if kind == "migration" else rollbacks).append(obj)
             model.suppressions.extend(s.model_copy(update={"file": f}) for s in sups)
         migrations.sort(key=lambda m: (m.version or "", m.path))
@@ -257,7 +256,7 @@ def build_from_path(path: str, ref: str | None = None, use_cache: bool = True,
     model = build_model(source, config, cache)
     model.config_file = config_file
     if use_cache:
-        live = set(model.files.values())
+        live = set(model.files.values()) | {f"{b}:{f}" for f, b in model.files.items() if f.endswith(".sql")}
         stale = [k for k in cache.entries if k[1] not in live]
         for k in stale:  # keep the cache the size of the repository
             del cache.entries[k]

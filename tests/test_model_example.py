@@ -214,3 +214,15 @@ def test_cli_model_json_and_config_error(tmp_path):
     out = run_cli("model", str(repo), "--no-cache")
     assert out.returncode == 2
     assert ".github/dlcm.yml:2" in out.stderr and "paths.migratons" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cached_migration_keeps_its_own_name_when_another_file_has_the_same_content():
+    from checks.source import MemorySource
+
+    cache, sql = Cache(), b"alter table public.t add column x text;\n"
+    build_model(MemorySource({"supabase/migrations/20240101000000_a.sql": sql}), cache=cache)
+    m = build_model(MemorySource({"supabase/migrations/20240202000000_b.sql": sql,
+                                  "supabase/rollbacks/20240202000000_b.down.sql": b"select 1;\n"}), cache=cache)
+    (mig,) = m.migrations
+    assert (mig.stem, mig.version, mig.name) == ("20240202000000_b", "20240202000000", "b")
+    assert mig.rollback == "supabase/rollbacks/20240202000000_b.down.sql"
