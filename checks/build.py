@@ -13,6 +13,7 @@ import os
 import pickle
 import posixpath
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,10 @@ from .workspace import find_packages, tsconfig_paths
 
 CACHE_VERSION = "1"
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+# Extraction of uncached TypeScript files is spread over processes from this many files on
+# (a process pool costs ~20 ms to start; below this the build is fast anyway).
+PARALLEL_MIN_FILES = 200
+PARALLEL_CHUNK = 24  # files per task: small enough to balance, large enough to amortise the pickling
 
 
 @dataclass
@@ -138,6 +143,99 @@ def _sql_extract(path: str, text: str, kind: str, suffix: str):
     return obj, find_suppressions(path, text)
 
 
+def extraction_jobs() -> int:
+    """Processes (this one included) that may extract TypeScript files: `DLCM_JOBS`, else the CPUs.
+
+    1 (no pool) unless processes can be forked safely: no other thread runs in this one (the App
+    builds models from worker threads and always extracts in-process).
+    """
+    env = os.environ.get("DLCM_JOBS", "").strip()
+    try:
+        jobs = int(env) if env else len(os.sched_getaffinity(0))
+    except (ValueError, AttributeError):
+        jobs = os.cpu_count() or 1
+    if jobs <= 1 or threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
+        return 1
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return jobs
+
+
+def _extract_chunk(chunk: list[tuple[str, bytes]]) -> list:
+    """Worker side of `_ParallelExtraction`."""
+    from .ts.facts import extract_file
+
+    with _NoGC():
+        return [extract_file(path, data) for path, data in chunk]
+
+
+class _ParallelExtraction:
+    """TypeScript facts of many files, extracted by forked workers and by this process.
+
+    Tasks are queued for `jobs - 1` workers as soon as the files are read (the rest of the build runs
+    meanwhile); `finish()` then takes back the tasks no worker has started, last first, and runs them
+    here, so both sides end together. Results are the same `extract_file` values (pickled).
+    """
+
+    def __init__(self, items: list[tuple[str, bytes]], jobs: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.chunks = [items[i:i + PARALLEL_CHUNK] for i in range(0, len(items), PARALLEL_CHUNK)]
+        self.pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=multiprocessing.get_context("fork"))
+        self.futures = [self.pool.submit(_extract_chunk, c) for c in self.chunks]
+
+    def finish(self) -> dict[str, Any]:
+        from .ts.facts import extract_file
+
+        out: dict[str, Any] = {}
+        try:
+            for i in range(len(self.futures) - 1, -1, -1):
+                if not self.futures[i].cancel():
+                    break
+                for path, data in self.chunks[i]:
+                    out[path] = extract_file(path, data)
+            for fut, chunk in zip(self.futures, self.chunks):
+                if fut.cancelled():
+                    continue
+                try:
+                    results = fut.result()
+                except Exception:  # a dead worker: these files are extracted in-process by the caller
+                    continue
+                for (path, _data), facts in zip(chunk, results):
+                    out[path] = facts
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return out
+
+
+def _start_ts_extraction(source: Source, ts_files: list[str], blobs: dict[str, str], cache: Cache):
+    """A `_ParallelExtraction` of the uncached TypeScript files when there are many, else None."""
+    if len(ts_files) < PARALLEL_MIN_FILES:
+        return None
+    seen: set[str] = set()
+    todo = []
+    for f in ts_files:
+        blob = blobs[f]
+        if ("ts", blob) not in cache.entries and blob not in seen:
+            todo.append(f)
+            seen.add(blob)  # a later file with the same content is a cache hit of the first (as in-process)
+    if len(todo) < PARALLEL_MIN_FILES:
+        return None
+    jobs = extraction_jobs()
+    if jobs <= 1:
+        return None
+    items = []
+    for f in todo:
+        try:
+            items.append((f, source.read_bytes(f)))
+        except Exception:  # left to the in-process path, which reports it
+            continue
+    return _ParallelExtraction(items, jobs)
+
+
 def build_model(source: Source, config: Config | None = None, cache: Cache | None = None) -> RepoModel:
     with _NoGC():  # extraction allocates many long-lived small objects; cyclic GC only slows it
         return _build_model(source, config, cache)
@@ -163,6 +261,8 @@ def _build_model(source: Source, config: Config | None = None, cache: Cache | No
 
     model.packages = find_packages(source, files, config, diags)
     model.files = {f: source.blob_id(f) for f in files}
+    ts_files = [f for f in files if f.endswith(TS_SUFFIXES)]
+    parallel = _start_ts_extraction(source, ts_files, model.files, cache)  # runs while SQL is read
 
     # ---- SQL
     sdir = find_supabase_dir(files, config)
@@ -214,12 +314,12 @@ def _build_model(source: Source, config: Config | None = None, cache: Cache | No
     from .ts.facts import extract_file
     from .ts.link import link
 
+    done = parallel.finish() if parallel is not None else {}
     facts = {}
-    for f in files:
-        if not f.endswith(TS_SUFFIXES):
-            continue
+    for f in ts_files:
         try:
-            facts[f] = cache.get("ts", model.files[f], lambda: extract_file(f, source.read_bytes(f)))
+            facts[f] = cache.get("ts", model.files[f],
+                                 lambda: done[f] if f in done else extract_file(f, source.read_bytes(f)))
         except Exception as e:
             diags.append(Diagnostic(file=f, line=1, kind="unreadable", message=f"could not read: {e}"))
     linked = link(facts, model.packages, config, tsconfig_paths(source, files, diags))

@@ -51,9 +51,18 @@ def read_text(source: Source, path: str) -> str:
     return data.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
+# Contents read to hash a file are kept for the read that follows (extraction), up to this many bytes.
+STASH_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".sql")
+STASH_LIMIT = 64 * 1024 * 1024
+
+
 @dataclass
 class DirSource:
-    """A working tree on disk. Blob ids are cached by (mtime, size) like git's index."""
+    """A working tree on disk. Blob ids are cached by (mtime, size) like git's index.
+
+    A file hashed for its blob id (a stat cache miss) is read once: `read_bytes` then takes the
+    content read for hashing (TypeScript and SQL files, within `STASH_LIMIT`).
+    """
 
     root: str
     stat_cache: dict[str, tuple[int, int, str]] = field(default_factory=dict)
@@ -66,6 +75,8 @@ class DirSource:
         self.label = self.root
         self._files: list[str] | None = None
         self.stat_dirty = False
+        self._stash: dict[str, bytes] = {}
+        self._stash_size = 0
 
     def files(self) -> list[str]:
         if self._files is None:
@@ -89,12 +100,20 @@ class DirSource:
         hit = self.stat_cache.get(path)
         if hit and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
             return hit[2]
-        sha = blob_sha(self.read_bytes(path))
+        data = self.read_bytes(path)
+        sha = blob_sha(data)
         self.stat_cache[path] = (st.st_mtime_ns, st.st_size, sha)
         self.stat_dirty = True
+        if path.endswith(STASH_SUFFIXES) and self._stash_size + len(data) <= STASH_LIMIT:
+            self._stash[path] = data
+            self._stash_size += len(data)
         return sha
 
     def read_bytes(self, path: str) -> bytes:
+        data = self._stash.pop(path, None)
+        if data is not None:
+            self._stash_size -= len(data)
+            return data
         with open(self._abs(path), "rb") as f:
             return f.read()
 
