@@ -119,3 +119,24 @@ async def test_blockers_of_other_features_hold_the_check_and_hooks_hear_it(world
             if fn in hooks:
                 hooks.remove(fn)
     world.assert_healthy()
+
+
+async def test_a_data_layer_pr_gets_the_impact_of_its_diff_in_its_own_comment(world):
+    pr = await open_broken_pr(world)
+    [impact] = world.comments(pr.number, marker="impact")
+    assert "nickname" in impact.body and "users" in impact.body
+    assert "```mermaid" in impact.body
+    assert f"/blob/{pr.head_sha}/" in impact.body  # file links at the exact commit
+    await world.fake.push(REPO, "nickname", fix_files(), message="rollback + regenerated types", sender=WRITER)
+    await world.settle()
+    [again] = world.comments(pr.number, marker="impact")  # edited in place, never duplicated
+    assert again.id == impact.id
+    world.assert_healthy()
+
+
+async def test_a_pr_without_data_layer_change_gets_no_impact_comment(world):
+    pr = await world.fake.open_pull_request(REPO, "docs", title="Docs", user=WRITER,
+                                            files={"docs/NOTES.md": "# Notes\n"})
+    await world.settle()
+    assert world.comments(pr.number, marker="impact") == []
+    world.assert_healthy()

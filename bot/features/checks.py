@@ -53,6 +53,8 @@ router = Router()
 KV_RUNS = "dlcm.check_runs"  # "<repo>:<external id>" → {"run_id", "url", "state", "base"}
 KV_RESULTS = "dlcm.check_results"  # "<repo>@<head>..<base>", "<repo>@<head>", "<repo>#<n>" → record
 KV_STICKY = "dlcm.sticky"  # "<repo>#<n>" → {"intent", "hash", "head"}
+KV_IMPACT = "dlcm.pr_impact"  # "<repo>#<n>" → {"hash", "head"}
+IMPACT_MARKER = "impact"  # <!-- dlcm:impact -->: the diff's impact report on a pull request
 SAFETY_CATEGORY = "safety"
 
 # Errors a retry of the job can fix (GitHub or the network); anything else in the analysis
@@ -189,6 +191,7 @@ async def check(gh: Any, ctx: Any, target: Target, *, reader: RepoReader = READE
         record.pop("_outputs")
         if target.pull_number is not None:
             await sync_sticky(gh, ctx, target, record)
+            await sync_impact(gh, ctx, target, record)
         record["done"] = True
         await store.arun(store.kv_set, KV_RESULTS, target.result_key, record)
         await store.arun(store.kv_set, KV_RESULTS, f"{target.repo}@{target.head_sha}", record)
@@ -303,6 +306,8 @@ async def analyse(gh: Any, ctx: Any, target: Target, reader: RepoReader,
                                                 head_sha=target.head_sha)
             lines.append(CheckLine(name, render.conclusion(result), outputs[name]["title"], urls.get(name),
                                    findings=len(result.findings)))
+    if results and models.base is not None:
+        record["impact"] = await _impact_of(target, models)
     record["checks"] = [line.as_dict() for line in lines]
     record["passed"] = all(line.conclusion == "success" for line in lines)
     completeness = results.get(COMPLETENESS)
@@ -322,6 +327,24 @@ async def analyse(gh: Any, ctx: Any, target: Target, reader: RepoReader,
     }
     record["_outputs"] = outputs
     return record
+
+
+async def _impact_of(target: Target, models: Any) -> str | None:
+    """The diff's impact report (Markdown), None when the pull request changes no data-layer part."""
+    from checks.impact import analyze_diff, render_markdown as render_impact
+
+    try:
+        report = await in_builder(analyze_diff, models.base.model, models.head.model, models.config)
+    except Exception:  # advisory: an impact bug must never fail or block the check
+        log.exception("impact of %s@%s failed", target.repo, target.head_sha)
+        return None
+    if not report.changes:
+        return None
+
+    def link(file: str, line: int) -> str:
+        return f"[`{file}:{line}`]({target.html_url}/blob/{target.head_sha}/{file}#L{line})"
+
+    return render_impact(report, link=link)
 
 
 # -- check runs ---------------------------------------------------------------------------
@@ -441,6 +464,25 @@ async def sync_sticky(gh: Any, ctx: Any, target: Target, record: dict[str, Any])
         await store.arun(store.kv_set, KV_STICKY, key, {**state, "intent": True})
     await gh.upsert_comment(target.repo, number, STICKY_MARKER, body)
     await store.arun(store.kv_set, KV_STICKY, key, {"intent": True, "hash": digest, "head": target.head_sha})
+
+
+async def sync_impact(gh: Any, ctx: Any, target: Target, record: dict[str, Any]) -> None:
+    """The pull request's impact comment follows its diff (created only when it changes the data layer)."""
+    store = ctx.store
+    key = f"{target.repo}#{target.pull_number}"
+    state = await store.arun(store.kv_get, KV_IMPACT, key) or {}
+    body = record.get("impact")
+    if body is None:
+        if not state.get("hash"):
+            return
+        body = (f"<!-- dlcm:impact -->\n### dlcm impact: no data-layer change\n\nAs of "
+                f"{target.head_sha[:7]} this pull request no longer changes tables, columns, endpoints or "
+                f"client methods.\n")
+    digest = hashlib.sha1(body.encode()).hexdigest()
+    if state.get("hash") == digest:
+        return
+    await gh.upsert_comment(target.repo, target.pull_number, IMPACT_MARKER, body)
+    await store.arun(store.kv_set, KV_IMPACT, key, {"hash": digest, "head": target.head_sha})
 
 
 async def latest(ctx: Any, repo: str, head_sha: str) -> dict[str, Any] | None:
