@@ -578,6 +578,10 @@ async def sticky_comment_lists_the_gaps(demo: Demo) -> None:
     demo.show(comments[0].body, title=f"comment by dlcm[bot] on #{demo.pull.number}")
     demo.expect("DLCM202" in comments[0].body and "DLCM301" in comments[0].body,
                 "the comment names both gaps and how to fix them")
+    impact = _marked(demo, demo.pull.number, "impact")
+    demo.expect(len(impact) == 1 and "coupons" in impact[0].body,
+                "the impact of the diff has its own comment (components, owners, what is missing, rollback)")
+    demo.show(impact[0].body.split("#### Affected components")[0], title=f"impact comment on #{demo.pull.number} (beginning)")
 
 
 @step("Alice asks for the status")
