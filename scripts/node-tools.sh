@@ -52,6 +52,16 @@ if (( FORCE )) || ! have_version "$PNPM" "$PNPM_VERSION" || ! have_version "$TSC
   have_version "$TSC" "$TYPESCRIPT_VERSION" || { log "typescript install failed"; exit 1; }
 fi
 
+# ------------------------------------------------------------------ the SARIF 2.1.0 JSON schema
+# GitHub code scanning reads SARIF 2.1.0; the tests validate `dlcm check --format sarif` against the
+# official schema, which Microsoft publishes in this package.
+SARIF_SCHEMA="$TOOLS/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
+if (( FORCE )) || [[ ! -f "$SARIF_SCHEMA" ]]; then
+  log "installing the SARIF 2.1.0 schema (@microsoft/jest-sarif) into $TOOLS"
+  npm install --prefix "$TOOLS" --loglevel=error --ignore-scripts "@microsoft/jest-sarif@1.0.0-beta.0" </dev/null \
+    || log "could not install the SARIF schema; the SARIF test will say why it skips"
+fi
+
 # ------------------------------------------------------------------ the example monorepo
 # A stamp of the inputs of `pnpm install` lets a repeated run skip it entirely.
 stamp_inputs() {
