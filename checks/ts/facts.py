@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from bisect import bisect_right
+from operator import attrgetter
 from typing import NamedTuple
 
 import tree_sitter as ts
@@ -44,6 +45,30 @@ def _read_query(name: str) -> str:
 
 _FACTS_SCM = _read_query("facts.scm")
 _LANGUAGES = {"ts": TS_LANGUAGE, "tsx": TSX_LANGUAGE}
+
+
+class _Fields(NamedTuple):
+    """Field ids of a grammar: `child_by_field_id` skips the by-name lookup (ids differ between ts and tsx)."""
+
+    arguments: int
+    body: int
+    constructor: int
+    declaration: int
+    function: int
+    key: int
+    name: int
+    object: int
+    parameter: int
+    parameters: int
+    pattern: int
+    property: int
+    return_type: int
+    source: int
+    type: int
+    value: int
+
+
+_FIELDS = {k: _Fields(*(lang.field_id_for_name(n) for n in _Fields._fields)) for k, lang in _LANGUAGES.items()}
 _QUERIES = {"ts": ts.Query(TS_LANGUAGE, _FACTS_SCM), "tsx": ts.Query(TSX_LANGUAGE, _FACTS_SCM)}
 # Parsers and query cursors hold state: one set per thread (the App extracts in worker threads).
 _per_thread = threading.local()
@@ -346,8 +371,8 @@ def _string_value(node) -> str | None:
     return None
 
 
-def _args(call) -> list:
-    a = call.child_by_field_name("arguments")
+def _args(call, F: _Fields) -> list:
+    a = call.child_by_field_id(F.arguments)
     if a is None or a.type != "arguments":
         return []
     return [c for c in a.named_children if c.type != "comment"]
@@ -450,7 +475,7 @@ def parse_params(params_node) -> tuple[ParamT, ...]:
     return tuple(out)
 
 
-def _params_and_types(params_node) -> tuple[tuple[ParamT, ...], dict]:
+def _params_and_types(params_node, F: _Fields) -> tuple[tuple[ParamT, ...], dict]:
     """`parse_params(params_node)` and, by pattern text, the type node of the first parameter with that
     pattern (what `_type_name_from_text_node` finds), in one pass."""
     if params_node is None:
@@ -463,10 +488,10 @@ def _params_and_types(params_node) -> tuple[tuple[ParamT, ...], dict]:
         pt = p.type
         if pt != "required_parameter" and pt != "optional_parameter":
             continue
-        pat = p.child_by_field_name("pattern")
-        type_node = p.child_by_field_name("type")
+        pat = p.child_by_field_id(F.pattern)
+        type_node = p.child_by_field_id(F.type)
         typ = _annotation_text(type_node)
-        optional = pt == "optional_parameter" or p.child_by_field_name("value") is not None
+        optional = pt == "optional_parameter" or p.child_by_field_id(F.value) is not None
         rest = False
         if pat is not None and pat.type == "rest_pattern":
             rest = True
@@ -628,6 +653,9 @@ def _anchor_key(node) -> tuple[int, int]:
     return node.start_byte, -node.end_byte  # outer first
 
 
+_POSITION = attrgetter("byte_range")  # (start_byte, end_byte), without a Python call per node
+
+
 def _position(node) -> tuple[int, int]:
     return node.start_byte, node.end_byte  # a chain's inner calls first
 
@@ -643,13 +671,14 @@ def extract_file(path: str, source: bytes) -> FileFacts:
     tree = parser.parse(source)
     caps = cursor.captures(tree.root_node)
     for nodes in caps.values():  # the cursor groups by capture name; keep document order within each
-        nodes.sort(key=_position)
-    return _Extractor(path, tree.root_node, caps, source).run()
+        nodes.sort(key=_POSITION)
+    return _Extractor(path, tree.root_node, caps, source, kind).run()
 
 
 class _Extractor:
-    def __init__(self, path: str, root, caps: dict, source: bytes = b""):
+    def __init__(self, path: str, root, caps: dict, source: bytes = b"", kind: str = "ts"):
         self.path = path
+        self.F = _FIELDS[kind]
         self.source = source
         self.root = root
         self.caps = caps
@@ -759,7 +788,8 @@ class _Extractor:
         self._has_base_path = b"basePath" in self.source
 
     def _import(self, node) -> None:
-        src = _string_value(node.child_by_field_name("source"))
+        F = self.F
+        src = _string_value(node.child_by_field_id(F.source))
         if src is None:
             return
         type_only = any(c.type == "type" for c in node.children if not c.is_named)
@@ -781,7 +811,7 @@ class _Extractor:
                     for spec in c.named_children:
                         if spec.type != "import_specifier":
                             continue
-                        name = _prop_name(spec.child_by_field_name("name"))
+                        name = _prop_name(spec.child_by_field_id(F.name))
                         alias = spec.child_by_field_name("alias")
                         local = _text(alias) if alias is not None else name
                         if name:
@@ -791,8 +821,9 @@ class _Extractor:
                                          names=tuple(names), type_only=type_only))
 
     def _export(self, node) -> None:
+        F = self.F
         f = self.f
-        src_node = node.child_by_field_name("source")
+        src_node = node.child_by_field_id(F.source)
         if src_node is not None:
             src = _string_value(src_node) or ""
             names, star, ns = [], False, None
@@ -800,7 +831,7 @@ class _Extractor:
                 if c.type == "export_clause":
                     for spec in c.named_children:
                         if spec.type == "export_specifier":
-                            name = _prop_name(spec.child_by_field_name("name"))
+                            name = _prop_name(spec.child_by_field_id(F.name))
                             alias = spec.child_by_field_name("alias")
                             if name:
                                 names.append((name, _prop_name(alias) if alias is not None else name))
@@ -812,18 +843,18 @@ class _Extractor:
             f.reexports.append(ReexportFact(module=src, line=_line(node), names=tuple(names), star=star, namespace=ns))
             return
         is_default = any(c.type == "default" for c in node.children if not c.is_named)
-        decl = node.child_by_field_name("declaration")
+        decl = node.child_by_field_id(F.declaration)
         if decl is not None:
             if decl.type in ("lexical_declaration", "variable_declaration"):
                 for d in decl.named_children:
                     if d.type == "variable_declarator":
-                        n = d.child_by_field_name("name")
+                        n = d.child_by_field_id(F.name)
                         if n is not None and n.type == "identifier":
                             f.exports[_text(n)] = _text(n)
                 if decl.type == "lexical_declaration":
                     self._top_consts(decl)
             else:
-                n = decl.child_by_field_name("name")
+                n = decl.child_by_field_id(F.name)
                 if n is not None:
                     f.exports["default" if is_default else _text(n)] = _text(n)
                 elif is_default:
@@ -833,13 +864,13 @@ class _Extractor:
             if c.type == "export_clause":
                 for spec in c.named_children:
                     if spec.type == "export_specifier":
-                        name = _prop_name(spec.child_by_field_name("name"))
+                        name = _prop_name(spec.child_by_field_id(F.name))
                         alias = spec.child_by_field_name("alias")
                         if name:
                             f.exports[_prop_name(alias) if alias is not None else name] = name
                 return
         if is_default:
-            val = node.child_by_field_name("value")
+            val = node.child_by_field_id(F.value)
             if val is None:
                 for c in node.named_children:
                     if c.type != "comment":
@@ -850,25 +881,27 @@ class _Extractor:
             if val.type == "identifier":
                 f.exports["default"] = _text(val)
             elif val.type in ("class_declaration", "function_declaration", "class", "function_expression") \
-                    and val.child_by_field_name("name") is not None:
-                f.exports["default"] = _text(val.child_by_field_name("name"))
+                    and val.child_by_field_id(F.name) is not None:
+                f.exports["default"] = _text(val.child_by_field_id(F.name))
             else:
                 f.exports["default"] = "default"
 
     def _top_consts(self, decl) -> None:
         """Module-level `const X = '/users'` and `const API = { users: '/users' }` (for other files)."""
+        F = self.F
         if not decl.children or decl.children[0].type != "const":
             return
         for d in decl.named_children:
             if d.type != "variable_declarator":
                 continue
-            n = d.child_by_field_name("name")
-            v = _unwrap(d.child_by_field_name("value"))
+            n = d.child_by_field_id(F.name)
+            v = _unwrap(d.child_by_field_id(F.value))
             if n is None or v is None or n.type != "identifier":
                 continue
             self._const_value(_text(n), v, 0)
 
     def _const_value(self, name: str, v, depth: int) -> None:
+        F = self.F
         if depth > 3:
             return
         if v.type in ("string", "template_string", "binary_expression"):
@@ -879,8 +912,8 @@ class _Extractor:
             for pair in v.named_children:
                 if pair.type != "pair":
                     continue
-                key = _prop_name(pair.child_by_field_name("key"))
-                val = _unwrap(pair.child_by_field_name("value"))
+                key = _prop_name(pair.child_by_field_id(F.key))
+                val = _unwrap(pair.child_by_field_id(F.value))
                 if key and val is not None:
                     self._const_value(f"{name}.{key}", val, depth + 1)
 
@@ -1006,6 +1039,7 @@ class _Extractor:
 
         frames: ((kind, name, node), ...) outer to inner; kind "class" | "fn" | "member" | "obj".
         """
+        F = self.F
         got = self._fninfo.get(fn.id)
         if got is not None:
             return got
@@ -1013,11 +1047,11 @@ class _Extractor:
         named = False
         t = fn.type
         if t in ("function_declaration", "generator_function_declaration"):
-            n = fn.child_by_field_name("name")
+            n = fn.child_by_field_id(F.name)
             inner.append(("fn", _text(n), fn))
             named = True
         elif t == "method_definition":
-            inner.append(("member", _prop_name(fn.child_by_field_name("name")) or "?", fn))
+            inner.append(("member", _prop_name(fn.child_by_field_id(F.name)) or "?", fn))
             named = True
         pending = not named
         via_call = False
@@ -1030,11 +1064,11 @@ class _Extractor:
                 base = self._fn_info(a)[0]
                 break
             if at in CLASS_TYPES:
-                n = a.child_by_field_name("name")
+                n = a.child_by_field_id(F.name)
                 inner.append(("class", _text(n) if n is not None else "<class>", a))
                 pending = False
             elif at == "pair":
-                key = a.child_by_field_name("key")
+                key = a.child_by_field_id(F.key)
                 if key is not None and prev.id != key.id and (pending or prev.type == "object"):
                     k = _prop_name(key)
                     if k:
@@ -1044,14 +1078,14 @@ class _Extractor:
                     pending = False
             elif at == "public_field_definition":
                 if pending or prev.type == "object":
-                    k = _prop_name(a.child_by_field_name("name"))
+                    k = _prop_name(a.child_by_field_id(F.name))
                     if k:
                         inner.append(("member", k, a))
                         if pending:
                             named = True
                 pending = False
             elif at == "variable_declarator":
-                n = a.child_by_field_name("name")
+                n = a.child_by_field_id(F.name)
                 if n is not None and n.type == "identifier" and prev.id != n.id:
                     if pending and (not via_call or up(up(a)) is None or up(up(a)).type in ("program", "export_statement")):
                         inner.append(("fn", _text(n), a))
@@ -1066,7 +1100,7 @@ class _Extractor:
                 pending = False
             elif at == "call_expression":
                 if pending:
-                    callee = a.child_by_field_name("function")
+                    callee = a.child_by_field_id(F.function)
                     if callee is not None and callee.type == "identifier":
                         via_call = True
                     else:
@@ -1088,6 +1122,7 @@ class _Extractor:
 
     def _fn_named(self, fn) -> bool:
         """`_fn_info(fn)[1]` without walking further than needed: mirrors its naming rules."""
+        F = self.F
         t = fn.type
         if t in ("function_declaration", "generator_function_declaration", "method_definition"):
             return True
@@ -1099,20 +1134,20 @@ class _Extractor:
             if at in FN_TYPES or at in CLASS_TYPES:
                 return False
             if at == "pair":
-                key = a.child_by_field_name("key")
+                key = a.child_by_field_id(F.key)
                 if key is not None and prev.id != key.id:
                     return bool(_prop_name(key))
             elif at == "public_field_definition":
-                return bool(_prop_name(a.child_by_field_name("name")))
+                return bool(_prop_name(a.child_by_field_id(F.name)))
             elif at == "variable_declarator":
-                n = a.child_by_field_name("name")
+                n = a.child_by_field_id(F.name)
                 if n is not None and n.type == "identifier" and prev.id != n.id:
                     return not via_call or up(up(a)) is None or up(up(a)).type in ("program", "export_statement")
                 return False
             elif at == "export_statement":
                 return True
             elif at == "call_expression":
-                callee = a.child_by_field_name("function")
+                callee = a.child_by_field_id(F.function)
                 if callee is not None and callee.type == "identifier":
                     via_call = True
                 else:
@@ -1147,24 +1182,25 @@ class _Extractor:
         return out
 
     def _collect_decl(self, c, out: dict) -> None:
+        F = self.F
         t = c.type
         if t in ("lexical_declaration", "variable_declaration"):
             for d in c.named_children:
                 if d.type == "variable_declarator":
-                    n = d.child_by_field_name("name")
+                    n = d.child_by_field_id(F.name)
                     if n is not None:
                         for name in _pattern_names(n):
                             out[name] = ("var", d)
         elif t in ("function_declaration", "generator_function_declaration"):
-            n = c.child_by_field_name("name")
+            n = c.child_by_field_id(F.name)
             if n is not None:
                 out[_text(n)] = ("func", c)
         elif t in ("class_declaration", "abstract_class_declaration"):
-            n = c.child_by_field_name("name")
+            n = c.child_by_field_id(F.name)
             if n is not None:
                 out[_text(n)] = ("class", c)
         elif t == "export_statement":
-            d = c.child_by_field_name("declaration")
+            d = c.child_by_field_id(F.declaration)
             if d is not None:
                 self._collect_decl(d, out)
             else:
@@ -1413,7 +1449,8 @@ class _Extractor:
     # ------------------------------------------------------------------ types and classes
 
     def _class(self, node) -> None:
-        name_node = node.child_by_field_name("name")
+        F = self.F
+        name_node = node.child_by_field_id(F.name)
         if name_node is None:
             return
         name = _text(name_node)
@@ -1424,7 +1461,7 @@ class _Extractor:
                 continue
             for h in c.named_children:
                 if h.type == "extends_clause":
-                    v = h.child_by_field_name("value")
+                    v = h.child_by_field_id(F.value)
                     if v is not None:
                         extends = _text(v).split("<", 1)[0].strip()
                 elif h.type == "implements_clause":
@@ -1432,14 +1469,14 @@ class _Extractor:
                         tn = _type_name(ty)
                         if tn:
                             implements.append(tn.rsplit(".", 1)[-1])
-        body = node.child_by_field_name("body")
+        body = node.child_by_field_id(F.body)
         methods: list[Method] = []
         members: list[str] = []
         if body is not None:
             for m in body.named_children:
                 t = m.type
                 if t == "method_definition":
-                    mname = _prop_name(m.child_by_field_name("name"))
+                    mname = _prop_name(m.child_by_field_id(F.name))
                     if not mname:
                         continue
                     members.append(mname)
@@ -1450,18 +1487,18 @@ class _Extractor:
                         continue
                     methods.append(_method_from_fn(mname, m, m, "method"))
                 elif t in ("abstract_method_signature",):
-                    mname = _prop_name(m.child_by_field_name("name"))
+                    mname = _prop_name(m.child_by_field_id(F.name))
                     if mname:
                         members.append(mname)
                         if not _hidden_member(m):
                             methods.append(_method_from_fn(mname, m, m, "method"))
                 elif t == "public_field_definition":
-                    mname = _prop_name(m.child_by_field_name("name"))
+                    mname = _prop_name(m.child_by_field_id(F.name))
                     if not mname:
                         continue
                     members.append(mname)
-                    v = _unwrap(m.child_by_field_name("value"))
-                    typ = m.child_by_field_name("type")
+                    v = _unwrap(m.child_by_field_id(F.value))
+                    typ = m.child_by_field_id(F.type)
                     if v is not None and v.type in ("arrow_function", "function_expression", "function") \
                             and not _hidden_member(m):
                         methods.append(_method_from_fn(mname, v, m, "arrow"))
@@ -1611,8 +1648,9 @@ class _Extractor:
     # ------------------------------------------------------------------ functions and bindings
 
     def _function(self, fn) -> None:
-        params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
-        ps, type_nodes = _params_and_types(params)
+        F = self.F
+        params = fn.child_by_field_id(F.parameters) or fn.child_by_field_id(F.parameter)
+        ps, type_nodes = _params_and_types(params, self.F)
         typed = []
         for pname, ptype, _o, _r in ps:
             if ptype:
@@ -1627,7 +1665,7 @@ class _Extractor:
         if not named and not self._may_create:
             return  # what it returns only matters for named functions (or when it creates a router)
         rets: list[ExprRef] = []
-        body = fn.child_by_field_name("body")
+        body = fn.child_by_field_id(F.body)
         ret_nodes = []
         if body is not None and body.type != "statement_block":
             ret_nodes.append(body)
@@ -1645,7 +1683,7 @@ class _Extractor:
                 obj_returned = u
         if not named:
             return
-        rt = fn.child_by_field_name("return_type")
+        rt = fn.child_by_field_id(F.return_type)
         rtype = _type_name(rt)
         if rtype == "Promise" and rt is not None:
             rtype = _promise_arg(rt)
@@ -1666,17 +1704,18 @@ class _Extractor:
 
     def _expr_ref(self, node) -> ExprRef | None:
         """What an expression evaluates to, as far as one file can tell."""
+        F = self.F
         v = _unwrap(node)
         if v is None:
             return None
         t = v.type
         if t == "new_expression":
-            ctor = v.child_by_field_name("constructor")
+            ctor = v.child_by_field_id(F.constructor)
             if ctor is None:
                 return None
             if self._creation(v):
                 return ("router", *self._ensure_router(v))
-            text = _dotted(ctor)
+            text = _dotted(ctor, self.F)
             if text is None:
                 return None
             scope, kind, _d = self.lookup(text.split(".", 1)[0], v)
@@ -1686,7 +1725,7 @@ class _Extractor:
                 root_node, chain = self._chain(v)
                 if self._creation(root_node):
                     return ("router", *self._ensure_router(root_node))
-            text = _dotted(v.child_by_field_name("function"))
+            text = _dotted(v.child_by_field_id(self.F.function), self.F)
             if text is None or text.count(".") > 1:
                 return None
             head = text.split(".", 1)[0]
@@ -1698,7 +1737,7 @@ class _Extractor:
             scope, kind, _d = self.lookup(_text(v), v)
             return ("ident", _text(v), scope) if kind != "global" else None
         if t == "member_expression":
-            text = _dotted(v)
+            text = _dotted(v, self.F)
             if text is None:
                 return None
             head = text.split(".", 1)[0]
@@ -1750,7 +1789,7 @@ class _Extractor:
                 gp = p.parent
                 if gp is not None and gp.type == "call_expression" and gp.child_by_field_name("function").id == p.id:
                     if _prop_name(p.child_by_field_name("property")) == "basePath":
-                        a = _args(gp)
+                        a = _args(gp, self.F)
                         if a:
                             base.extend(self._pieces(a[0]))
                     top = gp
@@ -1763,11 +1802,12 @@ class _Extractor:
         return owner
 
     def _var(self, d) -> None:
-        n = d.child_by_field_name("name")
+        F = self.F
+        n = d.child_by_field_id(F.name)
         if n is None:
             return
-        value = d.child_by_field_name("value")
-        typ = d.child_by_field_name("type")
+        value = d.child_by_field_id(F.value)
+        typ = d.child_by_field_id(F.type)
         if n.type != "identifier":
             return
         name = _text(n)
@@ -1793,7 +1833,7 @@ class _Extractor:
                     scope = self._scope_of_node(d)
                     prefix: list[Piece] = []
                     for prop, call in chain:
-                        a = _args(call)
+                        a = _args(call, self.F)
                         if prop == "basePath" and a:
                             prefix.extend(self._pieces(a[0]))
                     self.f.mounts.append(MountFact(receiver=recv[0], scope=recv[1], prefix=_merge(prefix),
@@ -1805,8 +1845,9 @@ class _Extractor:
         self._binding(name, None, d, v, typ)
 
     def _this_assign(self, node) -> None:
+        F = self.F
         left = node.child_by_field_name("left")
-        prop = _prop_name(left.child_by_field_name("property")) if left is not None else None
+        prop = _prop_name(left.child_by_field_id(F.property)) if left is not None else None
         if not prop:
             return
         cls = self._enclosing_class(node)
@@ -1946,7 +1987,7 @@ class _Extractor:
     def _chain_prefix(self, chain) -> list[Piece]:
         out: list[Piece] = []
         for prop, call in chain:
-            a = _args(call)
+            a = _args(call, self.F)
             if prop == "basePath" and a:
                 out.extend(self._pieces(a[0]))
             elif prop == "route" and len(a) == 1 and a[0].type in ("string", "template_string", "identifier"):
@@ -1960,7 +2001,7 @@ class _Extractor:
             return
         from_decl = root is not None and root.type not in ("identifier", "member_expression")
         chain_prefix = self._chain_prefix(chain)
-        express_chain = any(p == "route" and len(_args(c)) == 1 for p, c in chain)
+        express_chain = any(p == "route" and len(_args(c, self.F)) == 1 for p, c in chain)
         methods: list[str] = []
         path_node = None
         rest = args
@@ -2114,10 +2155,10 @@ class _Extractor:
             if callee is None:
                 return None
             if callee.type == "import":
-                a = _args(u)
+                a = _args(u, self.F)
                 spec = _string_value(a[0]) if a else None
                 return ("module", spec, "") if spec else None
-            a = _args(u)
+            a = _args(u, self.F)
             if register and callee.type == "identifier" and a:  # fp(plugin), fastifyPlugin(async (f) => ...)
                 inner = self._mount_target(a[0], register)
                 if inner is not None:
@@ -2181,22 +2222,23 @@ class _Extractor:
     # ------------------------------------------------------------------ calls
 
     def _call(self, call) -> None:
-        callee = call.child_by_field_name("function")
+        F = self.F
+        callee = call.child_by_field_id(F.function)
         if callee is None:
             return
-        args = _args(call)
+        args = _args(call, self.F)
         ct = callee.type
         if ct == "member_expression":
-            prop_node = callee.child_by_field_name("property")
+            prop_node = callee.child_by_field_id(F.property)
             prop = _prop_name(prop_node)
-            obj = callee.child_by_field_name("object")
+            obj = callee.child_by_field_id(F.object)
             if prop is None or obj is None:
                 return
             if prop == "from" and args and args[0].type in ("string", "identifier", "member_expression", "template_string"):
                 r = _root_ident(obj)
                 o = _unwrap(obj)
                 storage = o is not None and o.type == "member_expression" and \
-                    _prop_name(o.child_by_field_name("property")) == "storage"
+                    _prop_name(o.child_by_field_id(F.property)) == "storage"
                 if r not in NOT_TABLE_ROOTS and not storage:  # supabase.storage.from('bucket') is no table
                     self._table_chain(call, obj, args)
             elif prop == "rpc" and args and args[0].type == "string":
@@ -2227,14 +2269,15 @@ class _Extractor:
 
     def _member_call(self, call, prop: str, prop_node, obj) -> None:
         """`call` is `obj.prop(...)` (`_call` has read the callee)."""
+        F = self.F
         path: list[str] = [prop]
         node = obj
         while node.type == "member_expression":
-            p = _prop_name(node.child_by_field_name("property"))
+            p = _prop_name(node.child_by_field_id(F.property))
             if p is None:
                 return
             path.append(p)
-            node = node.child_by_field_name("object")
+            node = node.child_by_field_id(F.object)
             if node is None:
                 return
         path.reverse()
@@ -2250,7 +2293,7 @@ class _Extractor:
             scope, dkind, decl = self.lookup(root, node)
             if decl is not None:
                 decl_at = decl.start_byte
-            keep = _typed_binding(dkind, decl)
+            keep = _typed_binding(dkind, decl, self.F)
         elif t == "this":
             if len(path) < 1:
                 return
@@ -2259,7 +2302,7 @@ class _Extractor:
             scope = self._enclosing_class(call)
         elif t == "call_expression":
             # getClient().x(), this.getClient().x(), Clients.create().x(): not longer chains
-            root = _dotted(node.child_by_field_name("function"))
+            root = _dotted(node.child_by_field_id(self.F.function), self.F)
             if root is None or root.count(".") > 1:
                 return
             kind = "call"
@@ -2272,9 +2315,9 @@ class _Extractor:
                 scope = self._enclosing_class(call)
             else:
                 scope, dkind, decl = self.lookup(head, node)
-                keep = _typed_binding(dkind, decl) if "." in root else dkind in ("import", "func", "var", "param")
+                keep = _typed_binding(dkind, decl, self.F) if "." in root else dkind in ("import", "func", "var", "param")
         elif t == "new_expression":
-            root = _dotted(node.child_by_field_name("constructor"))
+            root = _dotted(node.child_by_field_id(self.F.constructor), self.F)
             if root is None or root.split(".", 1)[0] in DENY_ROOTS:
                 return
             kind = "new"
@@ -2367,7 +2410,7 @@ class _Extractor:
         if o is not None and o.type == "call_expression":
             f = o.child_by_field_name("function")
             if f is not None and f.type == "member_expression" and _prop_name(f.child_by_field_name("property")) == "schema":
-                a = _args(o)
+                a = _args(o, self.F)
                 if a:
                     schema = _string_value(a[0])
         full = table if not schema or schema == "public" else f"{schema}.{table}"
@@ -2388,7 +2431,7 @@ class _Extractor:
         rels: list[tuple[str, list[str]]] = []
         filters: list[str] = []
         for prop, c in ops:
-            a = _args(c)
+            a = _args(c, self.F)
             if prop == "select":
                 sv = _string_value(a[0]) if a else "*"
                 if sv is None:
@@ -2475,7 +2518,7 @@ class _Extractor:
                 return self._object_keys(decl.child_by_field_name("value"), depth + 1)
         if u.type == "call_expression":  # rows.map((r) => ({ ... }))
             f = u.child_by_field_name("function")
-            a = _args(u)
+            a = _args(u, self.F)
             if f is not None and f.type == "member_expression" and _prop_name(f.child_by_field_name("property")) == "map" \
                     and a and _unwrap(a[0]).type in ("arrow_function", "function_expression"):
                 fn = _unwrap(a[0])
@@ -2600,16 +2643,16 @@ BUILTIN_METHODS = frozenset({
 })
 
 
-def _typed_binding(kind: str, decl) -> bool:
+def _typed_binding(kind: str, decl, F: _Fields) -> bool:
     """Whether calls on a binding may be calls on a client: imports, classes, typed or initialised variables."""
     if kind in ("import", "func", "class"):
         return True
     if kind == "param":
-        return decl is not None and decl.child_by_field_name("type") is not None
+        return decl is not None and decl.child_by_field_id(F.type) is not None
     if kind == "var" and decl is not None and decl.type == "variable_declarator":
-        if decl.child_by_field_name("type") is not None:
+        if decl.child_by_field_id(F.type) is not None:
             return True
-        v = _unwrap(decl.child_by_field_name("value"))
+        v = _unwrap(decl.child_by_field_id(F.value))
         return v is not None and v.type in ("new_expression", "call_expression", "identifier", "member_expression")
     return False
 
@@ -2696,15 +2739,15 @@ def _by_line(x) -> int:
     return x.line
 
 
-def _dotted(node) -> str | None:
+def _dotted(node, F: _Fields) -> str | None:
     """`a.b.c` / `this.a` as text without whitespace; None for anything else."""
     parts: list[str] = []
     while node is not None and node.type == "member_expression":
-        p = _prop_name(node.child_by_field_name("property"))
+        p = _prop_name(node.child_by_field_id(F.property))
         if p is None:
             return None
         parts.append(p)
-        node = node.child_by_field_name("object")
+        node = node.child_by_field_id(F.object)
     if node is None or node.type not in ("identifier", "this"):
         return None
     parts.append(_text(node))
