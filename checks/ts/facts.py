@@ -669,10 +669,49 @@ def extract_file(path: str, source: bytes) -> FileFacts:
     kind = language_for(path)
     parser, cursor = _tools(kind)
     tree = parser.parse(source)
-    caps = cursor.captures(tree.root_node)
-    for nodes in caps.values():  # the cursor groups by capture name; keep document order within each
-        nodes.sort(key=_POSITION)
+    caps = _split_captures(cursor.captures(tree.root_node).get("node", ()), source, _FIELDS[kind])
     return _Extractor(path, tree.root_node, caps, source, kind).run()
+
+
+# node type -> group of `facts.scm` captures the extractor works on
+_GROUP_OF = {
+    "call_expression": "call", "variable_declarator": "var", "assignment_expression": "this_assign",
+    "function_declaration": "function", "generator_function_declaration": "function",
+    "function_expression": "function", "arrow_function": "function", "method_definition": "function",
+    "return_statement": "return", "class_declaration": "class", "abstract_class_declaration": "class",
+    "interface_declaration": "iface", "type_alias_declaration": "alias", "generic_type": "tables_generic",
+    "lookup_type": "lookup", "comment": "comment", "string": "string", "template_string": "template",
+    "generator_function": "gen_function", "statement_block": "block", "class": "class_expr",
+}
+_TABLES_GENERICS = frozenset({b"Tables", b"TablesInsert", b"TablesUpdate", b"TablesRow"})
+
+
+def _split_captures(nodes, source: bytes, F: _Fields) -> dict[str, list]:
+    """The query's nodes by group, each group in document order (a chain's inner calls first)."""
+    caps: dict[str, list] = {}
+    group_of = _GROUP_OF
+    for node in nodes:
+        group = group_of[node.type]
+        if group == "this_assign":  # (assignment_expression left: (member_expression object: (this)))
+            left = node.child_by_field_name("left")
+            if left is None or left.type != "member_expression":
+                continue
+            obj = left.child_by_field_id(F.object)
+            if obj is None or obj.type != "this":
+                continue
+        elif group == "tables_generic":  # (generic_type name: (type_identifier) (#any-of? ...))
+            name = node.child_by_field_id(F.name)
+            if name is None or name.type != "type_identifier" or \
+                    source[name.start_byte:name.end_byte] not in _TABLES_GENERICS:
+                continue
+        got = caps.get(group)
+        if got is None:
+            caps[group] = [node]
+        else:
+            got.append(node)
+    for group in caps.values():
+        group.sort(key=_POSITION)
+    return caps
 
 
 class _Extractor:

@@ -1,44 +1,47 @@
 ; Nodes the per-file extractor (checks/ts/facts.py) looks at. One cursor pass
-; collects them all; the Python side then does targeted work per capture.
+; collects them all; the Python side then does targeted work per node type.
+;
+; A single pattern on purpose: the cursor's cost grows with the number of patterns
+; (each one is tried at every node), not with the number of alternatives of one.
+; `_split_captures` sorts the nodes by type into the groups the extractor works on:
+;
+;   call            call_expression: table access (.from/.rpc), routes and mounts,
+;                   HTTP calls of clients, member calls of consumers
+;   var             variable_declarator: routers, instances, string constants
+;   this_assign     assignment_expression whose left side is `this.x`
+;   function        function_declaration, generator_function_declaration,
+;                   function_expression, arrow_function, method_definition
+;   return          return_statement
+;   class           class_declaration, abstract_class_declaration
+;   iface / alias   interface_declaration / type_alias_declaration
+;   tables_generic  generic_type named Tables, TablesInsert, TablesUpdate or TablesRow
+;   lookup          lookup_type: Database['public']['Tables']['users']['Row']
+;   comment         `// dlcm-ignore DLCM301: reason`
+;   string/template path-like literals
+;   gen_function, block, class_expr
+;                   generator_function, statement_block, class: only to find the
+;                   function, block or class around a node by byte range
 
-; calls: table access (.from/.rpc), route registrations and mounts, HTTP calls
-; of clients, member calls of consumers
-(call_expression) @call
-
-; declarations that may create a router, an instance of a client, a string constant
-(variable_declarator) @var
-(assignment_expression
-  left: (member_expression object: (this))) @this_assign
-
-; functions: scopes, parameters, returned values
 [
+  (call_expression)
+  (variable_declarator)
+  (assignment_expression)
   (function_declaration)
   (generator_function_declaration)
   (function_expression)
   (arrow_function)
   (method_definition)
-] @function
-(return_statement) @return
-
-; types: repository interfaces, implementations
-[(class_declaration) (abstract_class_declaration)] @class
-(interface_declaration) @iface
-(type_alias_declaration) @alias
-
-; table references in types: Tables<'users'>, Database['public']['Tables']['users']['Row']
-(generic_type
-  name: (type_identifier) @_generic
-  (#any-of? @_generic "Tables" "TablesInsert" "TablesUpdate" "TablesRow")) @tables_generic
-(lookup_type) @lookup
-
-; `// dlcm-ignore DLCM301: reason`
-(comment) @comment
-
-; path-like literals mentioned in tests
-(string) @string
-(template_string) @template
-
-; only to find the function, block or class around a node by byte range (no parent walks)
-(generator_function) @gen_function
-(statement_block) @block
-(class) @class_expr
+  (return_statement)
+  (class_declaration)
+  (abstract_class_declaration)
+  (interface_declaration)
+  (type_alias_declaration)
+  (generic_type)
+  (lookup_type)
+  (comment)
+  (string)
+  (template_string)
+  (generator_function)
+  (statement_block)
+  (class)
+] @node
