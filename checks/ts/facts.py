@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextvars import ContextVar
 from bisect import bisect_right
 from operator import attrgetter
 from typing import NamedTuple
@@ -321,8 +322,17 @@ def framework_of_type(type_text: str | None) -> str | None:
 # --------------------------------------------------------------------------- small helpers
 
 
+# The source being extracted (set by `extract_file`): slicing it is cheaper than `node.text`.
+_SOURCE: ContextVar[bytes | None] = ContextVar("dlcm_ts_source", default=None)
+
+
 def _text(node) -> str:
-    return node.text.decode("utf-8", errors="replace") if node is not None else ""
+    if node is None:
+        return ""
+    src = _SOURCE.get()
+    if src is None:
+        return node.text.decode("utf-8", "replace")
+    return src[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
 
 def _line(node) -> int:
@@ -668,9 +678,15 @@ def extract_file(path: str, source: bytes) -> FileFacts:
     """Everything dlcm needs from one `.ts`/`.tsx` file; never raises on bad syntax."""
     kind = language_for(path)
     parser, cursor = _tools(kind)
+    if isinstance(source, (bytearray, memoryview)):
+        source = bytes(source)
     tree = parser.parse(source)
     caps = _split_captures(cursor.captures(tree.root_node).get("node", ()), source, _FIELDS[kind])
-    return _Extractor(path, tree.root_node, caps, source, kind).run()
+    token = _SOURCE.set(source)
+    try:
+        return _Extractor(path, tree.root_node, caps, source, kind).run()
+    finally:
+        _SOURCE.reset(token)
 
 
 # node type -> group of `facts.scm` captures the extractor works on
