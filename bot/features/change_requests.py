@@ -15,6 +15,13 @@ events from GitHub and carries its effects out:
     (``PrLinked``); every finished dlcm check of its head (``checks.ON_CHECKED``) gives
     ``CheckPassed``/``CheckFailed`` with the evidence the pull request brings
     (``plan.auto_evidence``); merged → ``PrMerged``.
+``push`` to the default branch
+    Every request whose change has not landed yet is validated again against the new model
+    (built once per push): what it adds may exist now (another pull request merged it: "…
+    already exists on main (added by <migration>)"), or it may be valid again. A result that
+    differs is applied like the answer to an edit (``ValidationPassed``/``ValidationFailed``,
+    after an audit event "default branch moved to <sha>" by the pusher); the impact comment is
+    rewritten when its text changes. Pushes by bots count (``BOT_EVENTS_HANDLED``).
 ``deployment_status`` success
     ``DeploymentSucceeded`` for the validated requests whose merge the deployed commit
     contains (or that the deployment's payload names: ``{"change": "DLCM-3"}``).
@@ -58,6 +65,7 @@ from bot.features import dashboard
 from bot.queue import RetryLater
 from bot.render import refusal
 from bot.repo_reader import READER, ConfigError, in_builder
+from checks.changes.audit import AuditEvent, chain_hash
 from checks.changes.form import parse_issue_body
 from checks.changes.plan import auto_evidence, plan_change
 from checks.changes.request import Problem
@@ -350,12 +358,39 @@ async def repository_of(gh: Any, repo: str, repo_data: dict[str, Any] | None) ->
     return await gh.getitem(f"/repos/{repo}")
 
 
-async def default_snapshot(gh: Any, repo: str, repo_data: dict[str, Any] | None):
-    """The model and config of the default branch's head (cached by commit)."""
+async def default_head(gh: Any, repo: str, repo_data: dict[str, Any] | None) -> tuple[str, str]:
+    """(name, head commit) of the repository's default branch."""
     data = await repository_of(gh, repo, repo_data)
     branch = data.get("default_branch") or "main"
     ref = await gh.getitem(f"/repos/{repo}/git/ref/heads/{quote(branch, safe='')}")
-    return await READER.snapshot(gh, repo, ref["object"]["sha"])
+    return branch, ref["object"]["sha"]
+
+
+async def default_snapshot(gh: Any, repo: str, repo_data: dict[str, Any] | None):
+    """The model and config of the default branch's head (cached by commit)."""
+    _, sha = await default_head(gh, repo, repo_data)
+    return await READER.snapshot(gh, repo, sha)
+
+
+def _validation_event(result: ValidationResult, plan: Any, settings: Settings | None, at: dt.datetime,
+                      actor: str | None, delivery_id: str | None) -> Callable[[CRState, Callable[[], int]], Any]:
+    """``make_event`` for ``crs.apply``: the answer to a validation (a number once it is first valid)."""
+
+    def make(state: CRState, allocate: Callable[[], int]):
+        if plan is not None:
+            return ValidationPassed(result=result, plan=plan, number=allocate() if state.number is None else None,
+                                    settings=settings, at=at, actor=actor, delivery_id=delivery_id)
+        return ValidationFailed(result=result, at=at, actor=actor, delivery_id=delivery_id)
+
+    return make
+
+
+async def validate_against(body: str, snap: Any, branch: str) -> tuple[ValidationResult, Any, Settings]:
+    """(result, plan when valid, settings) of an issue body against a default-branch snapshot."""
+    result = await in_builder(validate_body, body, snap.model, snap.config, today=dt.date.today())
+    result = explain_existing(result, snap.model, branch)
+    plan = plan_change(result, snap.model, snap.config) if result.valid else None
+    return result, plan, Settings.from_config(snap.config)
 
 
 async def run_validation(gh: Any, ctx: Any, repo: str, issue: int, item: OutboxItem | None, *,
@@ -367,34 +402,27 @@ async def run_validation(gh: Any, ctx: Any, repo: str, issue: int, item: OutboxI
         issue_data = await gh.getitem(f"/repos/{repo}/issues/{issue}")
     body = issue_data.get("body") or ""
     snap = None
+    plan = settings = None
+    branch = "main"
     try:
-        snap = await default_snapshot(gh, repo, repo_data)
+        branch, sha = await default_head(gh, repo, repo_data)
+        snap = await READER.snapshot(gh, repo, sha)
     except ConfigError as exc:
         result = ValidationResult(valid=False, problems=[Problem(
             field="body", message=f"`.github/dlcm.yml` on the default branch is broken ({exc}): fix it, then edit "
                                   "this issue")])
     else:
-        result = await in_builder(validate_body, body, snap.model, snap.config, today=dt.date.today())
-    plan = plan_change(result, snap.model, snap.config) if snap is not None and result.valid else None
-    settings = Settings.from_config(snap.config) if snap is not None else None
-    if plan is not None and snap is not None:
-        await post_impact(gh, ctx, repo, issue, result, snap)
-    at = now()
-
-    def make(state: CRState, allocate: Callable[[], int]):
-        if plan is not None:
-            return ValidationPassed(result=result, plan=plan, number=allocate() if state.number is None else None,
-                                    settings=settings, at=at, actor=None, delivery_id=delivery_of(ctx))
-        return ValidationFailed(result=result, at=at, actor=None, delivery_id=delivery_of(ctx))
-
+        result, plan, settings = await validate_against(body, snap, branch)
+    await refresh_impact(gh, ctx, repo, issue, result, snap, branch)
+    make = _validation_event(result, plan, settings, now(), None, delivery_of(ctx))
     key = key or f"validation:{item.id if item else 'direct'}"
     full_key = f"{repo.lower()}#{issue}:{key}"
     return await ctx.store.arun(crs.apply, repo, issue, full_key, make, validation=result.model_dump(mode="json"),
                                 done_outbox=item.id if item else None)
 
 
-async def post_impact(gh: Any, ctx: Any, repo: str, issue: int, result: ValidationResult, snap: Any) -> str | None:
-    """The impact report of a valid request as the issue's ``<!-- dlcm:impact -->`` comment."""
+async def _impact_markdown(repo: str, issue: int, result: ValidationResult, snap: Any) -> str | None:
+    """The impact report of a valid request (Markdown), or None when impact analysis is absent or failed."""
     try:
         from checks.impact import analyze, changes_from_request, github_link, render_markdown
     except ImportError:  # impact analysis not in this build
@@ -402,14 +430,130 @@ async def post_impact(gh: Any, ctx: Any, repo: str, issue: int, result: Validati
     try:
         report = await in_builder(analyze, snap.model, changes_from_request(result.change), config=snap.config,
                                   expose=result.change.expose_api, check=False)
-        markdown = render_markdown(report, link=github_link(repo, snap.sha))
+        return render_markdown(report, link=github_link(repo, snap.sha))
     except Exception:  # impact is advice: never let it stop the workflow
         log.exception("%s#%s: impact analysis failed", repo, issue)
+        return None
+
+
+async def post_impact(gh: Any, ctx: Any, repo: str, issue: int, result: ValidationResult, snap: Any) -> str | None:
+    """The impact report of a valid request as the issue's ``<!-- dlcm:impact -->`` comment (always posted)."""
+    markdown = await _impact_markdown(repo, issue, result, snap)
+    if markdown is None:
         return None
     comment = await gh.upsert_comment(repo, issue, IMPACT, markdown)
     crs = crs_of(ctx.store)
     await ctx.store.arun(crs.set_impact, repo, issue, markdown)
     return comment.get("html_url")
+
+
+# Permalinks of the impact report name the commit it was computed at; a report that differs only
+# there says the same thing (the lines it points at did not move), so its comment is left alone.
+_PERMALINK_SHA = re.compile(r"/blob/[0-9a-f]{40}/")
+
+
+def same_report(old: str | None, new: str) -> bool:
+    """Two impact comments that read the same (up to the commit of their permalinks)."""
+    return old is not None and _PERMALINK_SHA.sub("/blob/-/", old) == _PERMALINK_SHA.sub("/blob/-/", new)
+
+
+def no_impact_note(cr_id: str, result: ValidationResult, branch: str) -> str:
+    """The impact comment of a request that is not valid (any more): why there is no report."""
+    errors = result.errors or result.problems
+    lines = "".join(f"- {p.message}\n" for p in errors[:10])
+    more = f"- … and {len(errors) - 10} more (see the status comment)\n" if len(errors) > 10 else ""
+    return (f"<!-- dlcm:{IMPACT} -->\n### ⏸️ dlcm impact: none while {cr_id} is not valid\n\n"
+            f"{cr_id} does not validate against the default branch (`{branch}`), so there is no impact report:\n\n"
+            f"{lines}{more}\nFix the request by editing the issue; the report comes back once it is valid.\n")
+
+
+async def refresh_impact(gh: Any, ctx: Any, repo: str, issue: int, result: ValidationResult, snap: Any,
+                         branch: str) -> bool:
+    """Bring the ``<!-- dlcm:impact -->`` comment up to date; True when it was written.
+
+    A valid request gets its report; one that is not valid keeps no stale report: a comment
+    posted earlier says why there is none now (no comment is created for a request that was
+    never valid). The comment is edited only when its text changes (:func:`same_report`).
+    """
+    crs = crs_of(ctx.store)
+    rec = await ctx.store.arun(crs.get, repo, issue)
+    old = rec.impact if rec is not None else None
+    if result.valid and snap is not None:
+        markdown = await _impact_markdown(repo, issue, result, snap)
+        if markdown is None:
+            return False
+    elif old is not None:
+        markdown = no_impact_note(rec.id, result, branch)
+    else:
+        return False
+    if same_report(old, markdown):
+        return False
+    await gh.upsert_comment(repo, issue, IMPACT, markdown)
+    await ctx.store.arun(crs.set_impact, repo, issue, markdown)
+    return True
+
+
+_COLUMN_EXISTS = re.compile(r"^(?P<where>`(?P<table>[^`.]+)\.(?P<column>[^`]+)`) already exists \((?P<what>.*?)\)"
+                            r"(?P<rest>: choose .*)$", re.S)
+_TABLE_EXISTS = re.compile(r"^table (?P<where>`(?P<schema>[^`.]+)\.(?P<table>[^`]+)`) already exists(?P<rest>:.*)$",
+                           re.S)
+
+
+def added_by(model: Any, schema: str, table: str, column: str | None = None) -> str | None:
+    """The migration that created ``schema.table`` (or its ``column``) as the model has it now."""
+    origin = None
+    for m in model.migrations:
+        for op in m.ops:
+            if op.table is None or (op.schema_ or "public") != schema:
+                continue
+            if column is None:
+                if op.kind == "create_table" and op.table == table:
+                    origin = m.path
+                elif op.kind == "rename_table" and op.new_name == table:
+                    origin = m.path
+                elif op.kind in ("drop_table", "rename_table") and op.table == table:
+                    origin = None
+            elif op.table == table:
+                if op.kind == "add_column" and op.column == column:
+                    origin = m.path
+                elif op.kind == "create_table" and column in (op.detail.get("columns") or {}):
+                    origin = m.path
+                elif op.kind == "rename_column" and op.new_name == column:
+                    origin = m.path
+                elif op.kind in ("drop_column", "rename_column") and op.column == column:
+                    origin = None
+                elif op.kind == "drop_table":
+                    origin = None
+    return origin
+
+
+def explain_existing(result: ValidationResult, model: Any, branch: str) -> ValidationResult:
+    """"`users.nickname` already exists" → "… already exists on main (added by `<migration>`) …".
+
+    A request that was valid turns invalid when another change that adds the same thing is
+    merged; naming the branch and the migration says what happened and where to look.
+    """
+    changed = False
+    problems = []
+    for p in result.problems:
+        msg = p.message
+        m = _COLUMN_EXISTS.match(msg)
+        if m and p.field == "columns":
+            qual = next((c.table for c in result.change.columns
+                         if c.name == m["column"] and c.table.rsplit(".", 1)[-1] == m["table"]), None)
+            schema = qual.rsplit(".", 1)[0] if qual and "." in qual else "public"
+            origin = added_by(model, schema, m["table"], m["column"])
+            by = f" (added by `{origin}`)" if origin else ""
+            msg = f"{m['where']} already exists on {branch}{by} as {m['what']}{m['rest']}"
+        elif (m := _TABLE_EXISTS.match(msg)) and p.field == "tables":
+            origin = added_by(model, m["schema"], m["table"])
+            by = f" (added by `{origin}`)" if origin else ""
+            msg = f"table {m['where']} already exists on {branch}{by}{m['rest']}"
+        if msg != p.message:
+            changed = True
+            p = p.model_copy(update={"message": msg})
+        problems.append(p)
+    return result.model_copy(update={"problems": problems}) if changed else result
 
 
 # --------------------------------------------------------------------------- issues
@@ -723,6 +867,186 @@ async def deployment_succeeded(event: Any, gh: Any, ctx: Any) -> None:
                       lambda s, a, ev=ev: ev, repo_data=event.data.get("repository"))
 
 
+# --------------------------------------------------------------------------- the default branch moved
+
+NULL_SHA = "0" * 40
+# Requests whose change is still to be made: a push to the default branch can make them invalid
+# (what they add now exists) or valid again. Later states describe a change that is on it.
+REVALIDATED = ("proposed", "needs-info", "approved", "in-progress", "validated")
+BASE_MOVED = "default_branch_moved"  # the audit action of a re-validation caused by a push
+
+
+async def _still_to_land(gh: Any, repo: str, rec: CRRecord) -> bool:
+    """The request's change is not on the default branch yet: none of its pull requests is merged.
+
+    The push of a merge may be handled before the pull request's ``closed`` event, so open
+    linked pull requests are asked (a request whose own migration just landed must not be
+    told that its column "already exists").
+    """
+    if any(p.merged for p in rec.state.prs):
+        return False
+    for p in rec.state.prs:
+        try:
+            pr = await gh.getitem(f"/repos/{repo}/pulls/{p.number}")
+        except gidgethub.BadRequest as exc:
+            if exc.status_code in (404, 410):
+                continue
+            raise
+        if pr.get("merged"):
+            return False
+    return True
+
+
+def _differs(rec: CRRecord, result: ValidationResult, plan: Any, settings: Settings | None) -> bool:
+    """The new validation changes the request: its result, or what the plan makes of it."""
+    if rec.validation != result.model_dump(mode="json"):
+        return True
+    if plan is None:
+        return False
+    s = rec.state
+    steps = [(c.key, c.title, c.auto, c.required) for c in s.checklist]
+    planned = [(c.key, c.title, c.auto, c.required) for c in plan.checklist]
+    return ((s.components, s.owners, s.teams, steps) != (plan.components, plan.owners, plan.teams, planned)
+            or sorted(s.labels) != sorted(plan.labels) or any(a not in s.assignees for a in plan.assignees)
+            or (settings is not None and settings != s.settings))
+
+
+def _apply_base_moved(crs: Any, repo: str, issue: int, key: str, note: Any,
+                      make_event: Callable[[CRState, Callable[[], int]], Any],
+                      validation: dict[str, Any]) -> Applied | None:
+    """Append ``note`` (who pushed, "default branch moved to <sha>") and apply the validation, atomically.
+
+    The workflow has no event for "the default branch moved": like an edit, the push asks for a
+    validation and the result is applied with ``ValidationPassed``/``ValidationFailed``; the
+    audit event an ``Edited`` would record ("issue edited") would be wrong here, so the reason
+    is chained into the trail directly (the same hash chain ``CRStore.apply`` extends), in the
+    transaction that applies the result and records ``key``: both or neither.
+    """
+    full_key = f"{repo.lower()}#{issue}:{key}"
+    with crs.store.transaction():
+        done = crs.applied(full_key)
+        if done is not None:
+            return done
+        rec = crs.get(repo, issue)
+        if rec is None:
+            return None
+        note = note.model_copy(update={"cr": rec.id, "from_state": rec.state.state, "to_state": rec.state.state})
+        h = chain_hash(rec.audit_head, note)
+        d = note.model_dump(mode="json")
+        crs._q("INSERT INTO cr_audit (repo, issue, seq, cr, at, actor, action, from_state, to_state, reason,"
+               " evidence, delivery_id, refused, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [repo, issue, rec.audit_count, d["cr"], d["at"], d["actor"], d["action"], d["from_state"],
+                d["to_state"], d["reason"], json.dumps(d["evidence"], sort_keys=True), d["delivery_id"],
+                int(d["refused"]), rec.audit_head, h])
+        crs._q("UPDATE crs SET audit_head = ?, audit_count = ? WHERE repo = ? AND issue = ?",
+               [h, rec.audit_count + 1, repo, issue])
+        return crs.apply(repo, issue, full_key, make_event, validation=validation)  # joins this transaction
+
+
+async def revalidate_on_base(gh: Any, ctx: Any, repo: str, issue: int, snap: Any, branch: str, *,
+                             actor: str | None, delivery_id: str | None,
+                             repo_data: dict[str, Any] | None = None) -> bool:
+    """Validate one change request against the moved default branch; True when something changed.
+
+    The workflow only hears of it when the result (or the plan made of it) differs from the
+    stored one; the impact comment is rewritten only when its text differs. Keyed by the
+    default branch's commit, so the same push handled twice changes nothing the second time.
+    """
+    crs = crs_of(ctx.store)
+    async with _lock("cr", repo.lower(), issue):
+        rec = await ctx.store.arun(crs.get, repo, issue)
+        if (rec is None or rec.state.state not in REVALIDATED or rec.validation is None
+                or not await _still_to_land(gh, repo, rec)):
+            return False  # gone, finished, landed, or its first validation is still to come
+        issue_data = await gh.getitem(f"/repos/{repo}/issues/{issue}")
+        result, plan, settings = await validate_against(issue_data.get("body") or "", snap, branch)
+        was = rec.state.state
+        changed = False
+        if _differs(rec, result, plan, settings):
+            at = now()
+            note = AuditEvent(cr=rec.id, issue=issue, at=at, actor=actor, action=BASE_MOVED,
+                              reason=f"default branch moved to {snap.sha}", delivery_id=delivery_id)
+            make = _validation_event(result, plan, settings, at, actor, delivery_id)
+            res = await ctx.store.arun(_apply_base_moved, crs, repo, issue, f"base:{snap.sha}", note, make,
+                                       result.model_dump(mode="json"))
+            changed = res is not None and not res.duplicate
+        if await refresh_impact(gh, ctx, repo, issue, result, snap, branch):
+            changed = True
+        if await drain(gh, ctx, repo, issue, repo_data=repo_data, issue_data=issue_data):
+            changed = True
+    if not changed:
+        return False
+    rec = await ctx.store.arun(crs.get, repo, issue)
+    if rec is not None and was in ("proposed", "needs-info") and rec.state.state == "approved":
+        await link_open_pulls(gh, ctx, repo, rec, repo_data)
+    elif rec is not None:  # approvals or breaking-ness may have changed: blockers of open pull requests
+        for p in rec.state.prs:
+            if not p.merged:
+                await recheck_if_stale(gh, ctx, repo, p.number, why=f"base-{snap.sha[:12]}")
+    return True
+
+
+async def _inputs_unchanged(gh: Any, repo: str, before: str | None, after: str | None) -> bool:
+    """The push changed no file dlcm reads (same paths, same blobs): the model cannot have moved."""
+    if not before or not after or before == NULL_SHA or after == NULL_SHA:
+        return False
+    try:
+        return await READER.files_at(gh, repo, before) == await READER.files_at(gh, repo, after)
+    except gidgethub.BadRequest as exc:  # e.g. ``before`` was force-pushed away
+        if exc.status_code in (404, 409, 422):
+            return False
+        raise
+
+
+@router.register("push")
+async def default_branch_moved(event: Any, gh: Any, ctx: Any) -> None:
+    """A push to the default branch: every change request still to land is validated against it again.
+
+    Bots push too (merge commits of the App or CI): ``push`` is in ``BOT_EVENTS_HANDLED``
+    (:mod:`bot.routing`), so their pushes arrive here like anyone's. The model of the default
+    branch is built once for all requests (``READER`` caches it by commit); the requests are
+    then validated one by one, each under its own lock.
+    """
+    data = event.data
+    repo_data = data.get("repository") or {}
+    repo = ctx.repo
+    branch = repo_data.get("default_branch") or repo_data.get("master_branch")
+    if not repo or not branch or data.get("ref") != f"refs/heads/{branch}" or data.get("deleted"):
+        return
+    crs = crs_of(ctx.store)
+    active = [r for r in await ctx.store.arun(crs.list, repo, active_only=True)
+              if r.state.state in REVALIDATED and r.validation is not None]
+    if not active:
+        return
+    if await _inputs_unchanged(gh, repo, data.get("before"), data.get("after")):
+        return
+    # Always the branch's head now, not this push's commit: a late (or redelivered) push never
+    # takes the requests back to an older model; a newer push queued behind this one finds
+    # them up to date.
+    try:
+        ref = await gh.getitem(f"/repos/{repo}/git/ref/heads/{quote(branch, safe='')}")
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 404:
+            return  # the branch is gone (renamed): the next push says where it went
+        raise
+    try:
+        snap = await READER.snapshot(gh, repo, ref["object"]["sha"])
+    except ConfigError as exc:
+        # A broken config on the default branch is reported on the pull request that broke it;
+        # requests keep their last validation instead of all failing on it at once.
+        log.warning("%s: .github/dlcm.yml on %s is broken (%s); change requests not validated again",
+                    repo, branch, exc)
+        return
+    sender = (data.get("sender") or {}).get("login") or (data.get("pusher") or {}).get("name")
+    changed = False
+    for rec in active:
+        if await revalidate_on_base(gh, ctx, repo, rec.issue, snap, branch, actor=sender,
+                                    delivery_id=event.delivery_id, repo_data=repo_data):
+            changed = True
+    if changed:
+        await refresh_dashboard(gh, ctx, repo, repo_data)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -908,6 +1232,7 @@ def setup_app(app: Any) -> None:
     app.on_cleanup.append(stop)
 
 
-__all__ = ["blocking_reasons", "branch_references", "completeness_blockers", "is_blocking", "looks_like_request",
-           "member_teams", "on_checked", "process", "references", "register_commands", "router", "run_due",
-           "setup_app", "sync_pull", "unregister_commands"]
+__all__ = ["added_by", "blocking_reasons", "branch_references", "completeness_blockers", "default_branch_moved",
+           "explain_existing", "is_blocking", "looks_like_request", "member_teams", "on_checked", "process",
+           "references", "refresh_impact", "register_commands", "revalidate_on_base", "router", "run_due",
+           "same_report", "setup_app", "sync_pull", "unregister_commands"]
