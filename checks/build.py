@@ -174,18 +174,27 @@ def _extract_chunk(chunk: list[tuple[str, bytes]]) -> list:
 class _ParallelExtraction:
     """TypeScript facts of many files, extracted by forked workers and by this process.
 
-    Tasks are queued for `jobs - 1` workers as soon as the files are read (the rest of the build runs
-    meanwhile); `finish()` then takes back the tasks no worker has started, last first, and runs them
-    here, so both sides end together. Results are the same `extract_file` values (pickled).
+    Chunks of files are queued for `jobs - 1` workers as soon as they are read (the rest of the build
+    runs meanwhile); `finish()` then takes back the chunks no worker has started, last first, and runs
+    them here, so both sides end together. Results are the same `extract_file` values (pickled).
     """
 
-    def __init__(self, items: list[tuple[str, bytes]], jobs: int):
+    def __init__(self, jobs: int):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.chunks = [items[i:i + PARALLEL_CHUNK] for i in range(0, len(items), PARALLEL_CHUNK)]
         self.pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=multiprocessing.get_context("fork"))
-        self.futures = [self.pool.submit(_extract_chunk, c) for c in self.chunks]
+        self.chunks: list[list[tuple[str, bytes]]] = []
+        self.futures: list = []
+
+    def submit(self, items: list[tuple[str, bytes]]) -> None:
+        for i in range(0, len(items), PARALLEL_CHUNK):
+            chunk = items[i:i + PARALLEL_CHUNK]
+            self.chunks.append(chunk)
+            self.futures.append(self.pool.submit(_extract_chunk, chunk))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def finish(self) -> dict[str, Any]:
         from .ts.facts import extract_file
@@ -207,33 +216,49 @@ class _ParallelExtraction:
                 for (path, _data), facts in zip(chunk, results):
                     out[path] = facts
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
         return out
 
 
-def _start_ts_extraction(source: Source, ts_files: list[str], blobs: dict[str, str], cache: Cache):
-    """A `_ParallelExtraction` of the uncached TypeScript files when there are many, else None."""
-    if len(ts_files) < PARALLEL_MIN_FILES:
-        return None
-    seen: set[str] = set()
-    todo = []
-    for f in ts_files:
-        blob = blobs[f]
-        if ("ts", blob) not in cache.entries and blob not in seen:
-            todo.append(f)
-            seen.add(blob)  # a later file with the same content is a cache hit of the first (as in-process)
-    if len(todo) < PARALLEL_MIN_FILES:
-        return None
-    jobs = extraction_jobs()
+def _blob_ids(source: Source, files: list[str], cache: Cache) -> tuple[dict[str, str], _ParallelExtraction | None]:
+    """Blob ids of `files` and, when at least `PARALLEL_MIN_FILES` TypeScript files are not in the cache
+    (and `extraction_jobs()` allows), their extraction in other processes, started while hashing.
+
+    Files with the same content are extracted once (the later ones are cache hits of the first, as
+    in-process); unreadable files are left to the in-process path, which reports them.
+    """
+    n_ts = sum(1 for f in files if f.endswith(TS_SUFFIXES))
+    jobs = extraction_jobs() if n_ts >= PARALLEL_MIN_FILES else 1
     if jobs <= 1:
-        return None
-    items = []
-    for f in todo:
-        try:
-            items.append((f, source.read_bytes(f)))
-        except Exception:  # left to the in-process path, which reports it
-            continue
-    return _ParallelExtraction(items, jobs)
+        return {f: source.blob_id(f) for f in files}, None
+    blobs: dict[str, str] = {}
+    seen: set[str] = set()
+    pending: list[tuple[str, bytes]] = []
+    parallel: _ParallelExtraction | None = None
+    try:
+        for f in files:  # TypeScript first: its extraction starts while the rest is hashed
+            if not f.endswith(TS_SUFFIXES):
+                continue
+            blob = blobs[f] = source.blob_id(f)
+            if ("ts", blob) in cache.entries or blob in seen:
+                continue
+            seen.add(blob)
+            try:
+                pending.append((f, source.read_bytes(f)))
+            except Exception:
+                continue
+            if parallel is None and len(pending) >= PARALLEL_MIN_FILES:
+                parallel = _ParallelExtraction(jobs)
+            if parallel is not None and len(pending) >= PARALLEL_CHUNK:
+                parallel.submit(pending)
+                pending = []
+        if parallel is not None and pending:
+            parallel.submit(pending)
+        return {f: blobs[f] if f in blobs else source.blob_id(f) for f in files}, parallel
+    except BaseException:
+        if parallel is not None:
+            parallel.close()
+        raise
 
 
 def build_model(source: Source, config: Config | None = None, cache: Cache | None = None) -> RepoModel:
@@ -260,9 +285,8 @@ def _build_model(source: Source, config: Config | None = None, cache: Cache | No
         source.prefetch(files)  # type: ignore[attr-defined]
 
     model.packages = find_packages(source, files, config, diags)
-    model.files = {f: source.blob_id(f) for f in files}
+    model.files, parallel = _blob_ids(source, files, cache)  # a parallel extraction runs while SQL is read
     ts_files = [f for f in files if f.endswith(TS_SUFFIXES)]
-    parallel = _start_ts_extraction(source, ts_files, model.files, cache)  # runs while SQL is read
 
     # ---- SQL
     sdir = find_supabase_dir(files, config)
