@@ -897,21 +897,26 @@ class _Extractor:
                 star = True
             f.reexports.append(ReexportFact(module=src, line=_line(node), names=tuple(names), star=star, namespace=ns))
             return
-        is_default = any(c.type == "default" for c in node.children if not c.is_named)
         decl = node.child_by_field_id(F.declaration)
+        if decl is not None and b"default" not in self.source[node.start_byte:decl.start_byte]:
+            is_default = False  # no `default` keyword before the declaration
+        else:
+            is_default = any(c.type == "default" for c in node.children if not c.is_named)
         if decl is not None:
             if decl.type in ("lexical_declaration", "variable_declaration"):
                 for d in decl.named_children:
                     if d.type == "variable_declarator":
                         n = d.child_by_field_id(F.name)
                         if n is not None and n.type == "identifier":
-                            f.exports[_text(n)] = _text(n)
+                            name = _text(n)
+                            f.exports[name] = name
                 if decl.type == "lexical_declaration":
                     self._top_consts(decl)
             else:
                 n = decl.child_by_field_id(F.name)
                 if n is not None:
-                    f.exports["default" if is_default else _text(n)] = _text(n)
+                    name = _text(n)
+                    f.exports["default" if is_default else name] = name
                 elif is_default:
                     f.exports["default"] = "default"
             return
@@ -1705,13 +1710,17 @@ class _Extractor:
     def _function(self, fn) -> None:
         F = self.F
         params = fn.child_by_field_id(F.parameters) or fn.child_by_field_id(F.parameter)
-        ps, type_nodes = _params_and_types(params, self.F)
+        ps = None
         typed = []
-        for pname, ptype, _o, _r in ps:
-            if ptype:
-                tn = _type_name(type_nodes[pname]) if pname in type_nodes else None
-                if tn and self._interesting_type(tn):
-                    typed.append((pname, tn))
+        if params is not None and params.type != "identifier" and any(
+                p.child_by_field_id(F.type) is not None for p in params.named_children
+                if p.type == "required_parameter" or p.type == "optional_parameter"):
+            ps, type_nodes = _params_and_types(params, F)
+            for pname, ptype, _o, _r in ps:
+                if ptype:
+                    tn = _type_name(type_nodes[pname]) if pname in type_nodes else None
+                    if tn and self._interesting_type(tn):
+                        typed.append((pname, tn))
         if not typed and not self._may_create and not self._fn_named(fn):
             return  # what an unnamed function returns does not matter (unless it creates a router)
         frames, named, key = self._fn_info(fn)
@@ -1744,6 +1753,8 @@ class _Extractor:
             rtype = _promise_arg(rt)
         if rtype is not None and not self._interesting_type(rtype):
             rtype = None
+        if ps is None:
+            ps = _params_and_types(params, F)[0]
         self._funcs.append((FuncFact(name=key, line=_line(fn), params=ps, return_type=rtype, returns=tuple(rets)),
                             tuple(p[0] for p in ps)))
         if obj_returned is not None and fn.type != "method_definition":
