@@ -1048,7 +1048,11 @@ class _Extractor:
             if stack:
                 parent[i] = stack[-1]
             stack.append(i)
-        return nodes, starts, ends, parent, [n.type for n in nodes]
+        kinds = [n.type for n in nodes]
+        scope_up = [-1] * len(nodes)  # index of the closest function or block, the anchor itself included
+        for i, k in enumerate(kinds):  # parents come first
+            scope_up[i] = i if k in SCOPE_TYPES else (scope_up[parent[i]] if parent[i] >= 0 else -1)
+        return nodes, starts, ends, parent, kinds, scope_up
 
     def _anchor_at(self, node) -> int:
         """Index in `_anc` of the innermost anchor strictly around `node`: -1 none, -2 undecidable."""
@@ -1279,14 +1283,12 @@ class _Extractor:
             if a is None:
                 return "", "global", None
             return self._lookup_at(name, a)
-        anc = self._anc
-        kinds = anc[4]
-        parent = anc[3]
-        while i >= 0 and kinds[i] not in SCOPE_TYPES:
-            i = parent[i]
+        if i >= 0:
+            i = self._anc[5][i]
         if i < 0:
             return "", "global", None
-        return self._lookup_idx(name, i)
+        got = self._lookups_i.get((name, i))
+        return got if got is not None else self._lookup_idx(name, i)
 
     def _lookup_idx(self, name: str, i: int) -> tuple[str, str, object]:
         """`_lookup_at` for the anchor at index `i` (a function or a block)."""
@@ -1294,7 +1296,7 @@ class _Extractor:
         got = self._lookups_i.get(key)
         if got is not None:
             return got
-        nodes, _starts, _ends, parent, kinds = self._anc
+        nodes, _starts, _ends, parent, kinds, scope_up = self._anc
         a = nodes[i]
         got = None
         if kinds[i] in FN_TYPES:
@@ -1314,8 +1316,7 @@ class _Extractor:
                 got = ((self._fn_info(owner)[2] if owner is not None else ""), d[0], d[1])
         if got is None:
             j = parent[i]
-            while j >= 0 and kinds[j] not in SCOPE_TYPES:
-                j = parent[j]
+            j = scope_up[j] if j >= 0 else -1
             got = self._lookup_idx(name, j) if j >= 0 else ("", "global", None)
         self._lookups_i[key] = got
         return got
@@ -2319,12 +2320,12 @@ class _Extractor:
                     self._fastify_route(call, obj, _unwrap(args[0]))
                 else:
                     self._mount(call, prop, obj, args)
-            if args:
+            if args and _may_be_http_call(prop, args):
                 self._http_call(call, prop, args)
             self._member_call(call, prop, prop_node, obj)
         elif ct == "identifier":
             name = _text(callee)
-            if args:
+            if args and _may_be_http_call(name, args):
                 self._http_call(call, name, args)
             imp = self.imports.get(name)
             if imp is not None and not imp[0].startswith("."):
@@ -2689,6 +2690,17 @@ def _may_create(source: bytes, imports: dict) -> bool:
     if any(w in source for w in _CREATION_WORDS):
         return True
     return any(framework_of_module(mod) for mod, _name in imports.values())
+
+
+def _may_be_http_call(name: str, args: list) -> bool:
+    """False when `_Extractor._http_call(call, name, args)` certainly finds no method (non-empty `args`)."""
+    if name in HTTP_VERBS or name in FETCH_NAMES:
+        return True
+    n = len(args)
+    t = args[0].type
+    if n >= 2:
+        return t == "string"
+    return t == "object" or (t in WRAPPERS and _unwrap(args[0]).type == "object")
 
 
 def _call_line(call) -> int:
