@@ -659,8 +659,11 @@ def _comment_body(raw: str) -> str:
 # --------------------------------------------------------------------------- extraction
 
 
-def _anchor_key(node) -> tuple[int, int]:
-    return node.start_byte, -node.end_byte  # outer first
+# Anchors (see `_Extractor._anchors`): kinds, and the capture groups they come from.
+_K_PROGRAM, _K_BLOCK, _K_FN, _K_CLASS = 0, 1, 2, 3  # scopes (program, blocks, functions) first
+_ANCHOR_GROUPS = (("function", _K_FN), ("gen_function", _K_FN), ("block", _K_BLOCK), ("class", _K_CLASS),
+                  ("class_expr", _K_CLASS))
+_BYTE_RANGE = attrgetter("byte_range")
 
 
 _POSITION = attrgetter("byte_range")  # (start_byte, end_byte), without a Python call per node
@@ -746,7 +749,8 @@ class _Extractor:
         self._param_mounts: list[tuple] = []  # (call, callee, callee name, index, argument, its name)
         self._routerish: set[tuple[str, str]] = set()
         self._router_keys: set[tuple[str, str]] = set()
-        self._returns: dict[int, list] = {}
+        self._returns: dict[int, list] = {}  # function node id -> its return statements
+        self._returns_at: dict[int, list] = {}  # the same lists by anchor index
         self._lookups: dict[tuple[str, int], tuple] = {}
         self._params: dict[int, list] = {}
         self._funcs: list[tuple[FuncFact, tuple[str, ...]]] = []  # kept when they matter (see run)
@@ -812,9 +816,19 @@ class _Extractor:
             self._class_names.add(_text(n))
 
     def _return(self, node) -> None:
-        fn = self._enclosing_fn(node)
-        if fn is not None:
-            self._returns.setdefault(fn.id, []).append(node)
+        i = self._anchor_at(node)
+        if i == -2:
+            fn = self._nearest(node, FN_TYPES, self._fn_memo)
+            if fn is not None:
+                self._returns.setdefault(fn.id, []).append(node)
+            return
+        if i >= 0:
+            i = self._anc[6][i]
+        if i >= 0:
+            by_anchor = self._returns_at.get(i)
+            if by_anchor is None:
+                by_anchor = self._returns_at[i] = self._returns.setdefault(self._anc[0][i].id, [])
+            by_anchor.append(node)
 
     def _finish_functions(self) -> None:
         for ff_, pnames in self._funcs:  # functions that return something or take a router
@@ -1027,32 +1041,49 @@ class _Extractor:
         innermost captured one whose range holds the node's. None (use `_nearest`) when the tree has
         errors or two such nodes share a range (nesting not decidable by ranges).
         """
-        caps = self.caps
-        nodes = [self.root]
-        for name in ("function", "gen_function", "block", "class", "class_expr"):
-            nodes.extend(caps.get(name, ()))
-        if self.root.has_error:
+        root = self.root
+        if root.has_error:
             return None
-        nodes.sort(key=_anchor_key)
-        starts = [n.start_byte for n in nodes]
-        ends = [n.end_byte for n in nodes]
-        parent = [-1] * len(nodes)
+        caps = self.caps
+        found = [root]
+        codes = [_K_PROGRAM]
+        for name, code in _ANCHOR_GROUPS:
+            got = caps.get(name)
+            if got:
+                found.extend(got)
+                codes.extend([code] * len(got))
+        keys = [(st, -en, i) for i, (st, en) in enumerate(map(_BYTE_RANGE, found))]
+        keys.sort()  # by start, outer first
+        n = len(keys)
+        nodes = [None] * n
+        starts = [0] * n
+        ends = [0] * n
+        kinds = [0] * n
+        parent = [-1] * n
+        scope_up = [-1] * n  # index of the closest function or block, the anchor itself included
+        fn_up = [-1] * n  # ... of the closest function
         stack: list[int] = []
-        prev = (-1, -1)
-        for i, (st, en) in enumerate(zip(starts, ends)):
-            if st >= en or (st, en) == prev:
+        prev_st = prev_en = -1
+        for i, (st, neg_en, j) in enumerate(keys):
+            en = -neg_en
+            if st >= en or (st == prev_st and en == prev_en):
                 return None
-            prev = (st, en)
+            prev_st, prev_en = st, en
+            nodes[i] = found[j]
+            starts[i] = st
+            ends[i] = en
+            k = kinds[i] = codes[j]
             while stack and ends[stack[-1]] < en:
                 stack.pop()
             if stack:
-                parent[i] = stack[-1]
+                p = parent[i] = stack[-1]
+                scope_up[i] = i if k <= _K_FN else scope_up[p]
+                fn_up[i] = i if k == _K_FN else fn_up[p]
+            else:
+                scope_up[i] = i if k <= _K_FN else -1
+                fn_up[i] = i if k == _K_FN else -1
             stack.append(i)
-        kinds = [n.type for n in nodes]
-        scope_up = [-1] * len(nodes)  # index of the closest function or block, the anchor itself included
-        for i, k in enumerate(kinds):  # parents come first
-            scope_up[i] = i if k in SCOPE_TYPES else (scope_up[parent[i]] if parent[i] >= 0 else -1)
-        return nodes, starts, ends, parent, kinds, scope_up
+        return nodes, starts, ends, parent, kinds, scope_up, fn_up
 
     def _anchor_at(self, node) -> int:
         """Index in `_anc` of the innermost anchor strictly around `node`: -1 none, -2 undecidable."""
@@ -1077,22 +1108,27 @@ class _Extractor:
             i = parent[i]
         return i
 
-    def _nearest_fast(self, node, types: frozenset, memo: dict):
+    def _nearest_class(self, node):
         i = self._anchor_at(node)
         if i == -2:
-            return self._nearest(node, types, memo)
+            return self._nearest(node, CLASS_TYPES, self._class_memo)
         anc = self._anc
         kinds = anc[4]
         parent = anc[3]
-        while i >= 0 and kinds[i] not in types:
+        while i >= 0 and kinds[i] != _K_CLASS:
             i = parent[i]
         return anc[0][i] if i >= 0 else None
 
     def _enclosing_fn(self, node):
-        return self._nearest_fast(node, FN_TYPES, self._fn_memo)
+        i = self._anchor_at(node)
+        if i == -2:
+            return self._nearest(node, FN_TYPES, self._fn_memo)
+        if i >= 0:
+            i = self._anc[6][i]
+        return self._anc[0][i] if i >= 0 else None
 
     def _enclosing_class(self, node) -> str:
-        a = self._nearest_fast(node, CLASS_TYPES, self._class_memo)
+        a = self._nearest_class(node)
         if a is None:
             return ""
         n = a.child_by_field_name("name")
@@ -1296,10 +1332,10 @@ class _Extractor:
         got = self._lookups_i.get(key)
         if got is not None:
             return got
-        nodes, _starts, _ends, parent, kinds, scope_up = self._anc
+        nodes, _starts, _ends, parent, kinds, scope_up, _fn_up = self._anc
         a = nodes[i]
         got = None
-        if kinds[i] in FN_TYPES:
+        if kinds[i] == _K_FN:
             for pname, pnode in self._params_of(a):
                 if pname == name:
                     got = (self._fn_info(a)[2], "param", pnode)
@@ -1308,10 +1344,9 @@ class _Extractor:
             d = self._block_decls(a).get(name)
             if d is not None:
                 owner = None
-                if kinds[i] != "program":
+                if kinds[i] != _K_PROGRAM:
                     j = parent[i]
-                    while j >= 0 and kinds[j] not in FN_TYPES:
-                        j = parent[j]
+                    j = _fn_up[j] if j >= 0 else -1
                     owner = nodes[j] if j >= 0 else None
                 got = ((self._fn_info(owner)[2] if owner is not None else ""), d[0], d[1])
         if got is None:
