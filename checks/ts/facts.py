@@ -71,6 +71,9 @@ class _Fields(NamedTuple):
 
 _FIELDS = {k: _Fields(*(lang.field_id_for_name(n) for n in _Fields._fields)) for k, lang in _LANGUAGES.items()}
 _QUERIES = {"ts": ts.Query(TS_LANGUAGE, _FACTS_SCM), "tsx": ts.Query(TSX_LANGUAGE, _FACTS_SCM)}
+# Comments only matter for `dlcm-ignore`: a second query, run on the files that mention it.
+_COMMENTS_SCM = "(comment) @comment"
+_COMMENT_QUERIES = {"ts": ts.Query(TS_LANGUAGE, _COMMENTS_SCM), "tsx": ts.Query(TSX_LANGUAGE, _COMMENTS_SCM)}
 # Parsers and query cursors hold state: one set per thread (the App extracts in worker threads).
 _per_thread = threading.local()
 
@@ -81,6 +84,13 @@ def _tools(kind: str) -> tuple[ts.Parser, ts.QueryCursor]:
         tools = _per_thread.tools = {
             k: (ts.Parser(_LANGUAGES[k]), ts.QueryCursor(_QUERIES[k])) for k in _LANGUAGES}
     return tools[kind]
+
+
+def _comment_cursor(kind: str) -> ts.QueryCursor:
+    cursors = getattr(_per_thread, "comments", None)
+    if cursors is None:
+        cursors = _per_thread.comments = {k: ts.QueryCursor(q) for k, q in _COMMENT_QUERIES.items()}
+    return cursors[kind]
 
 # --------------------------------------------------------------------------- facts
 
@@ -685,6 +695,11 @@ def extract_file(path: str, source: bytes) -> FileFacts:
         source = bytes(source)
     tree = parser.parse(source)
     caps = _split_captures(cursor.captures(tree.root_node).get("node", ()), source, _FIELDS[kind])
+    if b"dlcm-ignore" in source:  # else no comment can hold a suppression
+        comments = _comment_cursor(kind).captures(tree.root_node).get("comment")
+        if comments:
+            comments.sort(key=_POSITION)
+            caps["comment"] = comments
     token = _SOURCE.set(source)
     try:
         return _Extractor(path, tree.root_node, caps, source, kind).run()
@@ -699,7 +714,7 @@ _GROUP_OF = {
     "function_expression": "function", "arrow_function": "function", "method_definition": "function",
     "return_statement": "return", "class_declaration": "class", "abstract_class_declaration": "class",
     "interface_declaration": "iface", "type_alias_declaration": "alias", "generic_type": "tables_generic",
-    "lookup_type": "lookup", "comment": "comment", "string": "string", "template_string": "template",
+    "lookup_type": "lookup", "string": "string", "template_string": "template",
     "generator_function": "gen_function", "statement_block": "block", "class": "class_expr",
 }
 _TABLES_GENERICS = frozenset({b"Tables", b"TablesInsert", b"TablesUpdate", b"TablesRow"})

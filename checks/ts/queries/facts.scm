@@ -3,7 +3,9 @@
 ;
 ; A single pattern on purpose: the cursor's cost grows with the number of patterns
 ; (each one is tried at every node), not with the number of alternatives of one.
-; `_split_captures` sorts the nodes by type into the groups the extractor works on:
+; `_split_captures` sorts the nodes by type into the groups the extractor works on
+; (comments, for `// dlcm-ignore DLCM301: reason`, are read by a second query, only in
+; files that mention dlcm-ignore):
 ;
 ;   call            call_expression: table access (.from/.rpc), routes and mounts,
 ;                   HTTP calls of clients, member calls of consumers
@@ -16,7 +18,6 @@
 ;   iface / alias   interface_declaration / type_alias_declaration
 ;   tables_generic  generic_type named Tables, TablesInsert, TablesUpdate or TablesRow
 ;   lookup          lookup_type: Database['public']['Tables']['users']['Row']
-;   comment         `// dlcm-ignore DLCM301: reason`
 ;   string/template path-like literals
 ;   gen_function, block, class_expr
 ;                   generator_function, statement_block, class: only to find the
@@ -38,7 +39,6 @@
   (type_alias_declaration)
   (generic_type)
   (lookup_type)
-  (comment)
   (string)
   (template_string)
   (generator_function)
