@@ -1163,7 +1163,12 @@ class _Extractor:
         t = fn.type
         if t in ("function_declaration", "generator_function_declaration"):
             n = fn.child_by_field_id(F.name)
-            inner.append(("fn", _text(n), fn))
+            name = _text(n)
+            if self._anchor_at(fn) == 0:
+                # directly in the module (maybe exported): nothing between it and the root adds a frame
+                got = self._fninfo[fn.id] = ((("fn", name, fn),), True, name)
+                return got
+            inner.append(("fn", name, fn))
             named = True
         elif t == "method_definition":
             inner.append(("member", _prop_name(fn.child_by_field_id(F.name)) or "?", fn))
