@@ -73,7 +73,8 @@ _FIELDS = {k: _Fields(*(lang.field_id_for_name(n) for n in _Fields._fields)) for
 _QUERIES = {"ts": ts.Query(TS_LANGUAGE, _FACTS_SCM), "tsx": ts.Query(TSX_LANGUAGE, _FACTS_SCM)}
 # Comments only matter for `dlcm-ignore`: a second query, run on the files that mention it.
 _COMMENTS_SCM = "(comment) @comment"
-_COMMENT_QUERIES = {"ts": ts.Query(TS_LANGUAGE, _COMMENTS_SCM), "tsx": ts.Query(TSX_LANGUAGE, _COMMENTS_SCM)}
+_COMMENT_QUERIES: dict[str, ts.Query] = {}  # compiled on first use (compiling costs ~10 ms)
+_COMMENT_LOCK = threading.Lock()
 # Parsers and query cursors hold state: one set per thread (the App extracts in worker threads).
 _per_thread = threading.local()
 
@@ -89,8 +90,15 @@ def _tools(kind: str) -> tuple[ts.Parser, ts.QueryCursor]:
 def _comment_cursor(kind: str) -> ts.QueryCursor:
     cursors = getattr(_per_thread, "comments", None)
     if cursors is None:
-        cursors = _per_thread.comments = {k: ts.QueryCursor(q) for k, q in _COMMENT_QUERIES.items()}
-    return cursors[kind]
+        cursors = _per_thread.comments = {}
+    cursor = cursors.get(kind)
+    if cursor is None:
+        with _COMMENT_LOCK:
+            query = _COMMENT_QUERIES.get(kind)
+            if query is None:
+                query = _COMMENT_QUERIES[kind] = ts.Query(_LANGUAGES[kind], _COMMENTS_SCM)
+        cursor = cursors[kind] = ts.QueryCursor(query)
+    return cursor
 
 # --------------------------------------------------------------------------- facts
 
