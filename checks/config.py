@@ -159,18 +159,16 @@ def load_config(read_text, exists) -> tuple[Config, str | None]:
 
 def match(path: str, patterns: list[str]) -> bool:
     """Glob match with `**` spanning directories (PurePosixPath.full_match semantics)."""
-    p = PurePosixPath(path)
-    for pat in patterns:
-        if _full_match(p, pat):
-            return True
-    return False
+    rx = _combined.get(tuple(patterns))
+    if rx is None:
+        import re
+
+        rx = _combined[tuple(patterns)] = re.compile("|".join(f"(?:{_glob_re(p).pattern})" for p in patterns)
+                                                      or r"(?!)")
+    return rx.match(path) is not None
 
 
-def _full_match(p: PurePosixPath, pattern: str) -> bool:
-    # Python 3.13 has PurePath.full_match; 3.11 needs this small translation.
-    if hasattr(p, "full_match"):
-        return p.full_match(pattern)
-    return _glob_re(pattern).match(str(p)) is not None
+_combined: dict[tuple, Any] = {}
 
 
 _cache: dict[str, Any] = {}
