@@ -4,10 +4,12 @@
     python bench/webhooks.py --rate 200 --seconds 20 --handlers noop
     python bench/webhooks.py --handlers real       # real features + a fake GitHub behind them
     python bench/webhooks.py --skip-latency        # only the REST-call counts
+    python bench/webhooks.py --synchronous NORMAL  # the App's DLCM_DB_SYNCHRONOUS (default FULL)
+    python bench/webhooks.py --issues 1 --handler-delay 0.01   # one hot issue, a growing backlog
 
 1. **Acknowledgement latency.** A ``dlcm serve``-equivalent server runs in a subprocess
    (``bot.server.run`` with the App's settings; temporary SQLite database with the
-   production durability, ``synchronous=FULL``). This process sends signed deliveries
+   production durability, ``synchronous=FULL`` unless ``--synchronous`` says otherwise). This process sends signed deliveries
    open-loop at ``--rate`` per second for ``--seconds`` (each send is scheduled on the clock,
    so a slow answer does not delay the next send) over loopback, and reports p50/p90/p99/max
    of the time from sending a delivery to its 202. ``noop`` handlers measure the ack path
@@ -15,6 +17,11 @@
    GitHub in a third process, 1 delivery in 20 being a ``/dlcm help`` comment the workers
    answer (reaction, reply) while the acks are measured. Deliveries are comments spread
    over 50 issues: jobs of one issue run in order, so one issue takes them one at a time. Target: p99 < 25 ms.
+   ``--issues`` changes the number of issues; ``--handler-delay`` makes each ``noop`` job
+   wait (an awaited GitHub call): with ``--issues 1 --handler-delay 0.01`` deliveries arrive
+   twice as fast as that issue's jobs run, so a backlog of thousands builds on one ordering
+   key while the acks are measured. The load average is printed with the figures: the
+   generator and the server share the machine, so a loaded machine shows in the tail.
 2. **REST calls per pull request event.** The App and a fake GitHub in this process, the
    example repository: calls for a PR opened with a cold cache, the fix pushed (warm),
    a one-file push to a 100-file PR (warm), and ``/dlcm check``.
@@ -64,8 +71,9 @@ def _settings(db: Path, port: int, api_url: str, app_id: int = 1, private_key: s
                     app_slug="dlcm", retention_days=0)
 
 
-def serve_noop(db: Path, port: int) -> None:
-    """``dlcm serve`` with handlers that do nothing: the acknowledgement path alone."""
+def serve_noop(db: Path, port: int, delay: float = 0.0) -> None:
+    """``dlcm serve`` with handlers that do nothing (but wait ``delay`` seconds): the
+    acknowledgement path alone."""
     from gidgethub.routing import Router
 
     from bot import server
@@ -75,13 +83,15 @@ def serve_noop(db: Path, port: int) -> None:
     @router.register("issue_comment", action="created")
     @router.register("pull_request", action="synchronize")
     async def nothing(event, gh, ctx):  # noqa: ANN001
+        if delay:
+            await asyncio.sleep(delay)
         return None
 
     print(json.dumps({"url": f"http://127.0.0.1:{port}", "handlers": "noop"}), flush=True)
     server.run(_settings(db, port, "http://127.0.0.1:9"), [router])
 
 
-def start_real(tmp: Path, port: int) -> tuple[list[subprocess.Popen], dict[str, Any], dict[str, str]]:
+def start_real(tmp: Path, port: int, issues: int = ISSUES) -> tuple[list[subprocess.Popen], dict[str, Any], dict[str, str]]:
     """A fake GitHub subprocess (the example repository, an issue with comments to answer)
     and the real ``dlcm serve`` subprocess with every discovered feature, pointed at it."""
     import urllib.request
@@ -103,8 +113,8 @@ def start_real(tmp: Path, port: int) -> tuple[list[subprocess.Popen], dict[str, 
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
-    targets = []  # (issue number, comment id): deliveries spread over ISSUES ordering keys
-    for n in range(ISSUES):
+    targets = []  # (issue number, comment id): deliveries spread over `issues` ordering keys
+    for n in range(issues):
         issue = api("POST", f"/repos/{REPO}/issues", {"title": f"Bench {n}", "body": "a comment to answer"})
         comment = api("POST", f"/repos/{REPO}/issues/{issue['number']}/comments", {"body": "/dlcm help"})
         targets.append((issue["number"], comment["id"]))
@@ -128,7 +138,7 @@ def _payloads(info: dict[str, Any], count: int) -> list[tuple[str, bytes]]:
             "owner": {"login": "acme", "type": "Organization"}}
     inst = {"id": info.get("installation", 1)}
     alice = {"login": "alice", "id": 7, "type": "User"}
-    targets = info.get("targets") or [(n + 1, 0) for n in range(ISSUES)]
+    targets = info.get("targets") or [(n + 1, 0) for n in range(info.get("issues", ISSUES))]
     out = []
     for i in range(count):
         number, comment_id = targets[i % len(targets)]
@@ -197,24 +207,31 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def latency(rate: float, seconds: float, handlers: str) -> dict[str, Any]:
+def latency(rate: float, seconds: float, handlers: str, issues: int = ISSUES,
+            handler_delay: float = 0.0) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="dlcm-bench-"))
     port = _free_port()
     if handlers == "real":
-        procs, info, _ = start_real(tmp, port)
+        procs, info, _ = start_real(tmp, port, issues)
     else:
         procs = [subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "_serve", str(tmp / "dlcm.sqlite3"), str(port)],
+            [sys.executable, str(Path(__file__).resolve()), "_serve", str(tmp / "dlcm.sqlite3"), str(port),
+             str(handler_delay)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)]
         assert procs[0].stdout is not None
         info = json.loads(procs[0].stdout.readline() or "{}")
+    info["issues"] = issues
     try:
         if "url" not in info:
             raise SystemExit("the bench server did not start")
         _wait_healthy(info["url"])
         count = int(rate * seconds)
+        load_before = os.getloadavg()
         result = asyncio.run(_send_all(info["url"], _payloads(info, count), rate))
-        result.update(count=count, rate=rate, seconds=seconds, handlers=handlers)
+        result.update(count=count, rate=rate, seconds=seconds, handlers=handlers, issues=issues,
+                      handler_delay=handler_delay,
+                      load=(load_before, os.getloadavg()), cpus=os.cpu_count(),
+                      synchronous=os.environ.get("DLCM_DB_SYNCHRONOUS") or "FULL")
         return result
     finally:
         for proc in procs:
@@ -242,9 +259,13 @@ def _wait_healthy(url: str, timeout: float = 30) -> None:
 def report_latency(r: dict[str, Any]) -> None:
     ms = [x * 1000 for x in r["latencies"]]
     lag = [x * 1000 for x in r["lags"]]
-    print(f"\n## Acknowledgement latency ({r['handlers']} handlers)\n")
+    delay = f", each job waiting {r['handler_delay'] * 1000:.0f} ms" if r.get("handler_delay") else ""
+    print(f"\n## Acknowledgement latency ({r['handlers']} handlers, {r['issues']} issues{delay})\n")
     print(f"{r['count']} signed deliveries at {r['rate']:.0f}/s for {r['seconds']:.0f}s over loopback "
           f"(sent in {r['elapsed']:.1f}s; answers: {dict(r['statuses'])})")
+    (b1, b5, b15), (a1, a5, a15) = r["load"]
+    print(f"  synchronous={r['synchronous']}; load average {b1:.2f} {b5:.2f} {b15:.2f} before, "
+          f"{a1:.2f} {a5:.2f} {a15:.2f} after ({r['cpus']} CPUs)")
     if ms:
         print(f"  p50 {statistics.median(ms):6.2f} ms   p90 {_pct(ms, 90):6.2f} ms   p99 {_pct(ms, 99):6.2f} ms   "
               f"max {max(ms):6.2f} ms   mean {statistics.fmean(ms):6.2f} ms")
@@ -333,20 +354,30 @@ def report_calls(rows: list[tuple[str, int, Counter[str]]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_serve"]:
-        serve_noop(Path(argv[1]), int(argv[2]))
+        serve_noop(Path(argv[1]), int(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rate", type=float, default=200.0, help="deliveries per second (default 200)")
     ap.add_argument("--seconds", type=float, default=20.0, help="duration of the burst (default 20)")
     ap.add_argument("--handlers", choices=["noop", "real"], default="noop")
+    ap.add_argument("--issues", type=int, default=ISSUES,
+                    help=f"ordering keys the deliveries are spread over (default {ISSUES})")
+    ap.add_argument("--handler-delay", type=float, default=0.0,
+                    help="noop handlers: seconds each job waits (default 0)")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-calls", action="store_true")
+    ap.add_argument("--synchronous", choices=["FULL", "NORMAL", "EXTRA"], type=str.upper,
+                    default=os.environ.get("DLCM_DB_SYNCHRONOUS") or "FULL",
+                    help="PRAGMA synchronous of the server's database (DLCM_DB_SYNCHRONOUS; default FULL)")
     args = ap.parse_args(argv)
+    os.environ["DLCM_DB_SYNCHRONOUS"] = args.synchronous  # inherited by the server subprocess
     if args.rate * args.seconds > 20_000:
         ap.error("bounded: at most 20,000 deliveries")
+    if not 1 <= args.issues <= 1000 or not 0 <= args.handler_delay <= 10:
+        ap.error("--issues: 1 to 1000; --handler-delay: 0 to 10 seconds")
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if not args.skip_latency:
-        report_latency(latency(args.rate, args.seconds, args.handlers))
+        report_latency(latency(args.rate, args.seconds, args.handlers, args.issues, args.handler_delay))
     if not args.skip_calls:
         report_calls(asyncio.run(rest_calls()))
     return 0

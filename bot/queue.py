@@ -1,10 +1,14 @@
 """A durable in-process job queue over the ``deliveries`` table of the store.
 
 - :meth:`JobQueue.enqueue` commits the job to SQLite before it returns, so the server
-  acknowledges a delivery only once it survives a crash.
+  acknowledges a delivery only once it survives a crash. Concurrent enqueues share one
+  commit (group commit on the store's dedicated ack connection, :class:`bot.store.GroupCommit`).
 - N async workers claim jobs with one atomic ``UPDATE … WHERE status = 'pending'``; a job is
   claimable only when it is first in line for its ordering key (e.g. ``owner/repo#12``), so
-  jobs of one key run in order, one at a time, while other keys run in parallel.
+  jobs of one key run in order, one at a time, while other keys run in parallel. A new job
+  wakes one idle worker, not all of them; an idle worker sleeps until the next job that is
+  first in line for its key is due (or ``poll_interval``), so a backlog of jobs waiting
+  behind a running one of the same key never makes the workers spin.
 - A failed job is retried with exponential backoff and jitter; after ``max_attempts`` it is
   ``dead`` (kept in the store, counted on ``/metrics``, never re-looped). A
   :class:`RetryLater` (e.g. GitHub's rate limit) reschedules without using an attempt; a
@@ -85,6 +89,8 @@ class JobQueue:
         self.clock, self.rand = clock, rand
         self._tasks: list[asyncio.Task[None]] = []
         self._wakeups: list[asyncio.Event] = []
+        self._idle: dict[int, asyncio.Event] = {}  # workers waiting for work, by number
+        self._wake_pending = False  # a wake that found no idle worker to take it
         self._stopping = False
         self._busy = 0
 
@@ -102,9 +108,12 @@ class JobQueue:
         status: str = PENDING,
         outcome: str | None = None,
     ) -> bool:
-        """Store a job durably and wake a worker; False if the delivery id is known."""
-        inserted = await self.store.arun(
-            self.store.insert_delivery,
+        """Store a job durably and wake a worker; False if the delivery id is known.
+
+        Returns once the commit that stored the job returned (shared with concurrent
+        enqueues); raises if it could not be stored.
+        """
+        inserted = await self.store.ainsert_delivery(
             delivery_id=delivery_id,
             event=event,
             action=action,
@@ -116,13 +125,25 @@ class JobQueue:
             now=self.clock(),
         )
         if inserted and status == PENDING:
-            self.wake()
+            self.wake_one()
         return inserted
 
     def wake(self) -> None:
-        """Tell idle workers there may be work (they also poll every ``poll_interval``)."""
+        """Tell every worker there may be work (they also poll every ``poll_interval``)."""
         for event in self._wakeups:
             event.set()
+
+    def wake_one(self) -> None:
+        """Tell one idle worker there may be one more job.
+
+        When every idle worker was already woken, the worker that next finds nothing to
+        claim looks again instead of going to sleep (a job committed after its last claim).
+        """
+        for event in self._idle.values():
+            if not event.is_set():
+                event.set()
+                return
+        self._wake_pending = True
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -188,31 +209,47 @@ class JobQueue:
         while not self._stopping:
             wakeup.clear()
             try:
-                ran = await self.run_one()
+                ran, due = await self._claim_and_run()
             except Exception:  # the store itself failed: keep the worker alive
                 log.exception("worker %d could not claim a job", n)
-                ran = False
+                ran, due = False, None
             if ran or self._stopping:
                 continue
-            due = await self.store.arun(self.store.next_due_at)
+            if self._wake_pending:  # a job came in after our claim and nobody took it
+                self._wake_pending = False
+                continue
             timeout = self.poll_interval
             if due is not None:
                 timeout = min(timeout, max(0.0, due - self.clock()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=max(timeout, 0.005))
+            self._idle[n] = wakeup
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), timeout=max(timeout, 0.005))
+            finally:
+                self._idle.pop(n, None)
 
     async def run_one(self) -> bool:
         """Claim and run one due job; False when none is claimable."""
-        job = await self.store.arun(self.store.claim_next, self.clock())
+        return (await self._claim_and_run())[0]
+
+    async def _claim_and_run(self) -> tuple[bool, float | None]:
+        """Claim and run one due job: (ran, when the next job first in line is due).
+
+        One trip to the store claims the job and says whether another one is due already,
+        in which case one more idle worker is woken; when none was claimable, the due time
+        tells the worker how long it may sleep.
+        """
+        job, due = await self.store.arun(self.store.claim, self.clock())
         if job is None:
-            return False
+            return False, due
+        if due is not None and due <= self.clock():
+            self.wake_one()
         self._busy += 1
         try:
             await self._run(job)
         finally:
             self._busy -= 1
-            self.wake()  # the next job of this ordering key may now be claimable
-        return True
+        return True, None
 
     async def _run(self, job: Delivery) -> None:
         started = time.monotonic()
