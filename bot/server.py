@@ -54,6 +54,7 @@ from .store import DONE, PENDING, Store
 log = logging.getLogger("dlcm.server")
 
 MAX_PAYLOAD = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+SWITCH_INTERVAL = 0.001  # seconds, sys.setswitchinterval of the serving process (see run)
 WEBHOOK_PATH = "/webhooks"
 
 
@@ -332,6 +333,10 @@ def run(settings: Settings, handlers: Iterable[Router | ModuleType] | None = Non
     # only walk the objects made since.
     gc.collect()
     gc.freeze()
+    # Threads hand the GIL over every 5 ms by default: a thread that needs it back (the
+    # ack thread after its commit, or the event loop while a feature computes in a thread)
+    # may wait that long each time. 1 ms bounds those waits at a small cost in switches.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     web.run_app(
         app,
         host=settings.host,

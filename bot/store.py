@@ -414,6 +414,11 @@ class Store:
             try:
                 if shared and conn.in_transaction:  # inside the caller's transaction
                     return [self._insert_one(conn, row) for row in rows]
+                if len(rows) == 1:
+                    # One statement in autocommit is its own transaction: one call into
+                    # SQLite instead of three, i.e. one wait for the GIL instead of three
+                    # when the event loop thread is busy (up to the switch interval each).
+                    return [self._insert_one(conn, rows[0])]
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     inserted = [self._insert_one(conn, row) for row in rows]
