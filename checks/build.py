@@ -440,14 +440,22 @@ def _build_model(source: Source, config: Config | None = None, cache: Cache | No
 def build_from_path(path: str, ref: str | None = None, use_cache: bool = True,
                     cache_dir: str | None = None) -> tuple[RepoModel, Config]:
     """CLI entry: a directory or a git ref, with the on-disk cache."""
+    model, _, config, _ = build_with_base(path, None, use_cache, cache_dir, ref=ref)
+    return model, config
+
+
+def build_with_base(path: str, base: str | None, use_cache: bool = True, cache_dir: str | None = None,
+                    ref: str | None = None) -> tuple[RepoModel, RepoModel | None, Config, Source]:
+    """The model of `path` (or of `ref`) and, with `base`, of that git ref too: one config, one cache."""
     # No cyclic GC from loading the cache to saving it: a collection right after unpickling (or after
     # the build) would only walk the hundreds of thousands of fresh, long-lived objects (~50 ms).
     with _NoGC():
-        return _build_from_path(path, ref, use_cache, cache_dir)
+        return _build_with_base(path, base, use_cache, cache_dir, ref)
 
 
-def _build_from_path(path: str, ref: str | None, use_cache: bool, cache_dir: str | None) -> tuple[RepoModel, Config]:
-    from .source import open_source
+def _build_with_base(path: str, base: str | None, use_cache: bool, cache_dir: str | None,
+                     ref: str | None) -> tuple[RepoModel, RepoModel | None, Config, Source]:
+    from .source import GitSource, open_source
 
     source = open_source(path, ref)
     fileset = set(source.files())
@@ -458,8 +466,15 @@ def _build_from_path(path: str, ref: str | None, use_cache: bool, cache_dir: str
         source.stat_cache = stat
     model = build_model(source, config, cache)
     model.config_file = config_file
+    base_model = None
+    if base:
+        base_model = build_model(GitSource(path, base), config, cache)
+        base_model.ref = base
     if use_cache:
-        live = set(model.files.values()) | {f"{b}:{f}" for f, b in model.files.items() if f.endswith(".sql")}
+        live: set[str] = set()
+        for m in (model, base_model):
+            if m is not None:
+                live |= set(m.files.values()) | {f"{b}:{f}" for f, b in m.files.items() if f.endswith(".sql")}
         stale = [k for k in cache.entries if k[1] not in live]
         for k in stale:  # keep the cache the size of the repository
             del cache.entries[k]
@@ -469,7 +484,7 @@ def _build_from_path(path: str, ref: str | None, use_cache: bool, cache_dir: str
                        getattr(source, "stat_dirty", True))
         except OSError:
             pass  # a read-only home is not an error
-    return model, config
+    return model, base_model, config, source
 
 
-__all__ = ["Cache", "ConfigError", "build_model", "build_from_path", "find_supabase_dir"]
+__all__ = ["Cache", "ConfigError", "build_model", "build_from_path", "build_with_base", "find_supabase_dir"]

@@ -52,30 +52,10 @@ def model_cmd(path: str, ref: str | None, fmt: str, no_cache: bool) -> None:
 
 def build_check(path: str, base: str | None, no_cache: bool = False):
     """Head model from the working tree, base model from a git ref (same core as the App)."""
-    from checks.build import Cache, build_model, default_cache_dir, load_cache, save_cache
-    from checks.config import load_config
-    from checks.source import DirSource, GitSource, read_text
+    from checks.build import build_with_base
 
     try:
-        head_src = DirSource(path)
-        fileset = set(head_src.files())
-        config, config_file = load_config(lambda p: read_text(head_src, p), lambda p: p in fileset)
-        cache_dir = default_cache_dir()
-        cache, stat = (Cache(), {}) if no_cache else load_cache(cache_dir, head_src.label)
-        head_src.stat_cache = stat
-        head = build_model(head_src, config, cache)
-        head.config_file = config_file
-        base_model = None
-        if base:
-            base_src = GitSource(path, base)
-            base_model = build_model(base_src, config, cache)
-            base_model.ref = base
-        if not no_cache:
-            try:
-                save_cache(cache_dir, head_src.label, cache, head_src.stat_cache, head_src.stat_dirty)
-            except OSError:
-                pass
-        return head, base_model, config, head_src
+        return build_with_base(path, base, use_cache=not no_cache)
     except ConfigError as e:
         raise UserError(f"configuration error: {e}") from None
     except SourceError as e:
